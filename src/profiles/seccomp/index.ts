@@ -1,0 +1,2 @@
+export * from './seccomp.js';
+export { defaultProfileSource } from './default.js';
