@@ -1,0 +1,606 @@
+// ImageService: the façade the daemon and the API routers use for images and container
+// root filesystems (dockerd's daemon/images, graphdriver flavour).
+
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import type { ContainerConfig } from '../api/types/container.js';
+import { conflict, invalidParameter, notFound, type BerthError } from '../pkg/errors.js';
+import {
+  familiarMatch,
+  familiarName,
+  familiarString,
+  isNamed,
+  parseAnyReference,
+  parseNormalizedNamed,
+  tagNameOnly,
+  withTag,
+  type AnyReference,
+  type Reference,
+} from '../reference/reference.js';
+import { ReferenceStore } from '../reference/store.js';
+import { LayerStore, type Change, type Mount } from '../layer/store.js';
+import { ImageStore, type ImageConfig, type StoredImage } from './store.js';
+import { applyChanges, emptyContainerConfig, orderedContainerConfig } from './changes.js';
+
+export type { ImageConfig, HistoryEntry } from './store.js';
+export type { Change, Mount } from '../layer/store.js';
+
+export interface ImageSummary {
+  Id: string;
+  ParentId: string;
+  RepoTags: string[];
+  RepoDigests: string[];
+  Created: number;
+  Size: number;
+  SharedSize: number;
+  Labels: Record<string, string> | null;
+  Containers: number;
+}
+
+/** The image's runtime config as inspect shows it (OCI image config fields, omitempty). */
+export interface InspectConfig {
+  User?: string;
+  ExposedPorts?: Record<string, Record<string, never>>;
+  Env?: string[];
+  Entrypoint?: string[];
+  Cmd?: string[];
+  Volumes?: Record<string, Record<string, never>>;
+  WorkingDir?: string;
+  Labels?: Record<string, string>;
+  StopSignal?: string;
+  ArgsEscaped?: boolean;
+  Healthcheck?: ContainerConfig['Healthcheck'];
+  OnBuild?: string[];
+  Shell?: string[];
+}
+
+export interface ImageInspect {
+  Id: string;
+  RepoTags: string[];
+  RepoDigests: string[];
+  Parent: string;
+  Comment: string;
+  Created?: string;
+  DockerVersion: string;
+  Author: string;
+  Config: InspectConfig | null;
+  Architecture: string;
+  Variant?: string;
+  Os: string;
+  OsVersion?: string;
+  Size: number;
+  GraphDriver: { Name: string; Data: Record<string, string> | null };
+  RootFS: { Type: string; Layers?: string[] };
+  Metadata: { LastTagTime: string };
+}
+
+export interface ImageServiceOptions {
+  root: string;
+  logger: Logger;
+  onEvent?: (action: string, id: string, attrs: Record<string, string>) => void;
+  /** Recorded as docker_version in configs this daemon creates. */
+  dockerVersion?: string;
+}
+
+export interface ImportOptions {
+  repo?: string;
+  tag?: string;
+  changes?: string[];
+  message?: string;
+  platform?: string;
+}
+
+export interface ListOptions {
+  all?: boolean;
+  filters?: Map<string, string[]>;
+  digests?: boolean;
+}
+
+export type UsedBy = (imageId: string) => { id: string; running: boolean } | undefined;
+
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+const ACCEPTED_FILTERS = new Set(['dangling', 'label', 'before', 'since', 'reference', 'until']);
+
+/** Go's time.RFC3339Nano of a JS date (UTC, trailing zeros of the fraction trimmed). */
+export function rfc3339Nano(d: Date, extraNanos = 0): string {
+  const iso = d.toISOString(); // 2024-01-02T03:04:05.678Z
+  const base = iso.slice(0, 19);
+  const frac = (iso.slice(20, 23) + String(extraNanos).padStart(6, '0')).replace(/0+$/, '');
+  return `${base}${frac ? '.' + frac : ''}Z`;
+}
+
+function nowRFC3339Nano(): string {
+  const ns = process.hrtime.bigint() % 1000000n;
+  return rfc3339Nano(new Date(), Number(ns));
+}
+
+export function hostArchitecture(): string {
+  const m: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64', mips64el: 'mips64le' };
+  return m[process.arch] ?? process.arch;
+}
+
+function shortID(id: string): string {
+  return (id.startsWith('sha256:') ? id.slice(7) : id).slice(0, 12);
+}
+
+/** Marshals an image config as dockerd does: top-level keys sorted, compact. */
+export function marshalImageConfig(cfg: ImageConfig): Buffer {
+  const obj: Record<string, unknown> = {};
+  const src = cfg as unknown as Record<string, unknown>;
+  for (const k of Object.keys(src).sort()) {
+    const v = src[k];
+    if (v === undefined) continue;
+    if ((k === 'config' || k === 'container_config') && v) obj[k] = orderedContainerConfig(v as ContainerConfig);
+    else obj[k] = v;
+  }
+  return Buffer.from(JSON.stringify(obj));
+}
+
+/** The inspect form of a stored config (OCI image config fields; empty ones left out). */
+export function inspectConfig(c: ContainerConfig | undefined): InspectConfig | null {
+  if (!c) return null;
+  const o: InspectConfig = {};
+  if (c.User) o.User = c.User;
+  if (c.ExposedPorts && Object.keys(c.ExposedPorts).length) o.ExposedPorts = c.ExposedPorts;
+  if (c.Env && c.Env.length) o.Env = c.Env;
+  if (c.Entrypoint && c.Entrypoint.length) o.Entrypoint = c.Entrypoint;
+  if (c.Cmd && c.Cmd.length) o.Cmd = c.Cmd;
+  if (c.Volumes && Object.keys(c.Volumes).length) o.Volumes = c.Volumes;
+  if (c.WorkingDir) o.WorkingDir = c.WorkingDir;
+  if (c.Labels && Object.keys(c.Labels).length) o.Labels = c.Labels;
+  if (c.StopSignal) o.StopSignal = c.StopSignal;
+  if (c.ArgsEscaped) o.ArgsEscaped = c.ArgsEscaped;
+  if (c.Healthcheck) o.Healthcheck = c.Healthcheck;
+  if (c.OnBuild && c.OnBuild.length) o.OnBuild = c.OnBuild;
+  if (c.Shell && c.Shell.length) o.Shell = c.Shell;
+  return o;
+}
+
+/** The pre-1.50 inspect form: every container.Config field, as stored. */
+export function legacyInspectConfig(c: ContainerConfig | undefined): Record<string, unknown> | null {
+  return c ? orderedContainerConfig({ ...emptyContainerConfig(), ...c }) : null;
+}
+
+/** RepoTagReference: repo (may carry a tag) + tag → a tagged reference. */
+export function repoTagReference(repo: string, tag?: string): Reference {
+  const ref = parseNormalizedNamed(repo);
+  if (ref.digest !== undefined) throw invalidParameter('cannot import digest reference');
+  if (tag) return withTag({ domain: ref.domain, path: ref.path }, tag);
+  return tagNameOnly(ref);
+}
+
+function noSuchImage(ref: AnyReference): BerthError {
+  return notFound(`No such image: ${familiarString(isNamed(ref) ? tagNameOnly(ref) : ref)}`);
+}
+
+function isImageIDPrefix(imageID: string, possiblePrefix: string): boolean {
+  if (imageID.startsWith(possiblePrefix)) return true;
+  const i = imageID.indexOf(':');
+  return i >= 0 && imageID.slice(i + 1).startsWith(possiblePrefix);
+}
+
+/** dockerd's isSingleReference: one tag (plus digests) all in one repository. */
+function isSingleReference(refs: Reference[]): boolean {
+  if (refs.length <= 1) return refs.length === 1;
+  let single: Reference | undefined;
+  const names = new Set<string>();
+  for (const r of refs) {
+    if (r.digest !== undefined) names.add(familiarName(r));
+    else if (!single) {
+      names.add(familiarName(r));
+      single = r;
+    } else return false;
+  }
+  single ??= refs[0]!;
+  return names.size === 1 && names.has(familiarName(single));
+}
+
+function parseUntil(v: string): number {
+  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
+  const t = Date.parse(v);
+  if (!Number.isNaN(t)) return t;
+  const m = /^(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)$/.exec(v);
+  if (m) {
+    const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3600e3 };
+    return Date.now() - Number(m[1]) * unit[m[2]!]!;
+  }
+  throw invalidParameter(`failed to parse value ${v} as a time`);
+}
+
+export class ImageService {
+  private constructor(
+    readonly layers: LayerStore,
+    readonly images: ImageStore,
+    readonly references: ReferenceStore,
+    private readonly opts: ImageServiceOptions,
+  ) {}
+
+  static async open(opts: ImageServiceOptions): Promise<ImageService> {
+    const imageRoot = join(opts.root, 'image', 'overlay2');
+    const layers = await LayerStore.open({ root: opts.root, logger: opts.logger });
+    const images = await ImageStore.open(join(imageRoot, 'imagedb'), layers, opts.logger);
+    const references = await ReferenceStore.open(join(imageRoot, 'repositories.json'));
+    return new ImageService(layers, images, references, opts);
+  }
+
+  private event(action: string, id: string, name?: string): void {
+    if (!this.opts.onEvent) return;
+    const attrs: Record<string, string> = {};
+    const img = this.images.get(id);
+    for (const [k, v] of Object.entries(img?.config.config?.Labels ?? {})) attrs[k] = v;
+    if (name) attrs.name = name;
+    try {
+      this.opts.onEvent(action, id, attrs);
+    } catch (err) {
+      this.opts.logger.warn({ err }, 'image event handler failed');
+    }
+  }
+
+  // ---------- lookup ----------
+
+  private getImage(refOrID: string): StoredImage {
+    const ref = parseAnyReference(refOrID);
+    if (!isNamed(ref)) {
+      const img = this.images.get(ref.digest);
+      if (img) return img;
+      throw noSuchImage(ref);
+    }
+    const id = this.references.get(ref);
+    if (id) {
+      const img = this.images.get(id);
+      if (img) return img;
+    }
+    try {
+      const found = this.images.search(refOrID);
+      const img = this.images.get(found);
+      if (img) return img;
+    } catch {
+      /* fall through */
+    }
+    throw noSuchImage(ref);
+  }
+
+  async resolve(ref: string): Promise<{ id: string; config: ImageConfig }> {
+    const img = this.getImage(ref);
+    return { id: img.id, config: img.config };
+  }
+
+  imageCount(): number {
+    return this.images.size;
+  }
+
+  driverStatus(): [string, string][] {
+    return this.layers.driver.status();
+  }
+
+  // ---------- import / create ----------
+
+  async importImage(src: Readable, opts: ImportOptions): Promise<string> {
+    const newRef = opts.repo ? repoTagReference(opts.repo, opts.tag) : undefined;
+    let os = 'linux';
+    let arch = hostArchitecture();
+    let variant: string | undefined;
+    if (opts.platform) {
+      const [pos, parch, pvar] = opts.platform.toLowerCase().split('/');
+      if (pos) os = pos;
+      if (parch) arch = parch === 'x86_64' || parch === 'x86-64' ? 'amd64' : parch === 'aarch64' ? 'arm64' : parch;
+      if (pvar) variant = pvar;
+    }
+    if (os !== 'linux') throw invalidParameter('operating system is not supported');
+    const config = applyChanges(emptyContainerConfig(), opts.changes ?? []);
+    const msg = opts.message || 'Imported from -';
+
+    const layer = await this.layers.register(src);
+    try {
+      const created = nowRFC3339Nano();
+      const img: ImageConfig = {
+        architecture: arch,
+        ...(variant ? { variant } : {}),
+        comment: msg,
+        config,
+        created,
+        docker_version: this.opts.dockerVersion ?? '28.2.2',
+        history: [{ created, comment: msg }],
+        os,
+        rootfs: { type: 'layers', diff_ids: [layer.diffID] },
+      };
+      const id = await this.images.create(marshalImageConfig(img));
+      if (newRef) await this.tagImage(id, newRef);
+      this.event('import', id, id);
+      return id;
+    } finally {
+      await this.layers.release(layer.chainID);
+    }
+  }
+
+  /** Stores an image config whose layers are registered; returns its ID. */
+  async createImage(configBytes: Buffer, parent?: string): Promise<string> {
+    const id = await this.images.create(configBytes);
+    if (parent) await this.images.setParent(id, parent);
+    return id;
+  }
+
+  // ---------- tags ----------
+
+  private async tagImage(id: string, ref: Reference): Promise<void> {
+    await this.references.addTag(ref, id, true);
+    await this.images.setLastUpdated(id, nowRFC3339Nano());
+    this.event('tag', id, familiarString(ref));
+  }
+
+  async tag(source: string, repo: string, tag?: string): Promise<void> {
+    const ref = repoTagReference(repo, tag);
+    if (familiarName(ref) === 'sha256') {
+      throw invalidParameter('refusing to create an ambiguous tag using digest algorithm as name');
+    }
+    const img = this.getImage(source);
+    await this.tagImage(img.id, ref);
+  }
+
+  // ---------- list / inspect ----------
+
+  private repoTagsAndDigests(id: string): { tags: string[]; digests: string[] } {
+    const tags: string[] = [];
+    const digests: string[] = [];
+    for (const r of this.references.references(id)) {
+      if (r.digest !== undefined) digests.push(familiarString(r));
+      else if (r.tag !== undefined) tags.push(familiarString(r));
+    }
+    return { tags, digests };
+  }
+
+  async list(opts: ListOptions): Promise<ImageSummary[]> {
+    const filters = opts.filters ?? new Map<string, string[]>();
+    for (const k of filters.keys()) if (!ACCEPTED_FILTERS.has(k)) throw invalidParameter(`invalid filter '${k}'`);
+    let danglingOnly = false;
+    const dangling = filters.get('dangling');
+    if (dangling) {
+      if (dangling.length === 1 && dangling[0]!.toLowerCase() === 'true') danglingOnly = true;
+      else if (!(dangling.length === 1 && dangling[0]!.toLowerCase() === 'false')) {
+        throw invalidParameter(`invalid filter 'dangling=[${dangling.join(' ')}]'`);
+      }
+    }
+    const timeOf = (img: StoredImage): number => (img.config.created ? Date.parse(img.config.created) : 0);
+    let before: number | undefined;
+    let since: number | undefined;
+    for (const v of filters.get('before') ?? []) before = timeOf(this.getImage(v));
+    for (const v of filters.get('since') ?? []) since = timeOf(this.getImage(v));
+    let until: number | undefined;
+    for (const v of filters.get('until') ?? []) until = parseUntil(v);
+    const labelFilters = filters.get('label') ?? [];
+    const refPatterns = filters.get('reference') ?? [];
+
+    const selected = danglingOnly ? this.images.heads() : this.images.map();
+    const out: ImageSummary[] = [];
+    for (const [id, img] of selected) {
+      const created = timeOf(img);
+      if (before !== undefined && created >= before) continue;
+      if (since !== undefined && created <= since) continue;
+      if (until !== undefined && created > until) continue;
+      if (labelFilters.length) {
+        const labels = img.config.config?.Labels;
+        if (!labels) continue;
+        const ok = labelFilters.every((f) => {
+          const eq = f.indexOf('=');
+          if (eq === -1) return f in labels;
+          return labels[f.slice(0, eq)] === f.slice(eq + 1);
+        });
+        if (!ok) continue;
+      }
+      const tags: string[] = [];
+      const digests: string[] = [];
+      for (const r of this.references.references(id)) {
+        if (refPatterns.length && !refPatterns.some((p) => familiarMatch(p, r))) continue;
+        if (r.digest !== undefined) digests.push(familiarString(r));
+        if (r.tag !== undefined) tags.push(familiarString(r));
+      }
+      if (tags.length === 0 && digests.length === 0) {
+        if (opts.all || this.images.children(id).length === 0) {
+          if (dangling && !danglingOnly) continue;
+          if (refPatterns.length) continue;
+        } else continue;
+      } else if (danglingOnly && tags.length > 0) continue;
+      out.push({
+        Containers: -1,
+        Created: Math.floor(created / 1000),
+        Id: id,
+        Labels: img.config.config?.Labels ?? null,
+        ParentId: this.images.getParent(id) ?? '',
+        RepoDigests: digests,
+        RepoTags: tags,
+        SharedSize: -1,
+        Size: img.chainID ? this.layers.size(img.chainID) : 0,
+      });
+    }
+    out.sort((a, b) => b.Created - a.Created);
+    return out;
+  }
+
+  async inspect(ref: string): Promise<ImageInspect> {
+    const img = this.getImage(ref);
+    const c = img.config;
+    const { tags, digests } = this.repoTagsAndDigests(img.id);
+    const res: ImageInspect = {
+      Id: img.id,
+      RepoTags: tags,
+      RepoDigests: digests,
+      Parent: this.images.getParent(img.id) ?? '',
+      Comment: c.comment ?? '',
+      ...(c.created ? { Created: c.created } : {}),
+      DockerVersion: c.docker_version ?? '',
+      Author: c.author ?? '',
+      Config: inspectConfig(c.config),
+      Architecture: c.architecture ?? '',
+      ...(c.variant ? { Variant: c.variant } : {}),
+      Os: c.os ?? '',
+      ...(c['os.version'] ? { OsVersion: c['os.version'] } : {}),
+      Size: img.chainID ? this.layers.size(img.chainID) : 0,
+      GraphDriver: { Name: 'overlay2', Data: img.chainID ? await this.layers.layerMetadata(img.chainID) : null },
+      RootFS: { Type: 'layers', ...(c.rootfs.diff_ids.length ? { Layers: c.rootfs.diff_ids } : {}) },
+      Metadata: { LastTagTime: this.images.getLastUpdated(img.id) ?? ZERO_TIME },
+    };
+    return res;
+  }
+
+  // ---------- delete ----------
+
+  async remove(
+    ref: string,
+    opts: { force: boolean; noprune: boolean },
+    usedBy: UsedBy,
+  ): Promise<{ Untagged?: string; Deleted?: string }[]> {
+    const img = this.getImage(ref);
+    const imgID = img.id;
+    const records: { Untagged?: string; Deleted?: string }[] = [];
+    let repoRefs = this.references.references(imgID);
+    let removedRepositoryRef = false;
+
+    if (!isImageIDPrefix(imgID, ref)) {
+      if (!opts.force && isSingleReference(repoRefs)) {
+        const c = usedBy(imgID);
+        if (c) {
+          throw conflict(
+            `conflict: unable to remove repository reference ${JSON.stringify(ref)} (must force) - container ${shortID(c.id)} is using its referenced image ${shortID(imgID)}`,
+          );
+        }
+      }
+      const parsed = tagNameOnly(parseNormalizedNamed(ref));
+      if (!(await this.references.delete(parsed))) throw notFound(`No such image: ${familiarString(parsed)}`);
+      records.push({ Untagged: familiarString(parsed) });
+      this.event('untag', imgID, imgID);
+      repoRefs = this.references.references(imgID);
+
+      if (parsed.digest === undefined) {
+        const sameRepoTag = repoRefs.some((r) => r.digest === undefined && familiarName(r) === familiarName(parsed));
+        if (!sameRepoTag) {
+          const remaining: Reference[] = [];
+          for (const r of repoRefs) {
+            if (r.digest !== undefined && familiarName(r) === familiarName(parsed)) {
+              await this.references.delete(r);
+              records.push({ Untagged: familiarString(r) });
+            } else remaining.push(r);
+          }
+          repoRefs = remaining;
+        }
+      }
+      if (repoRefs.length > 0) return records;
+      removedRepositoryRef = true;
+    } else if (isSingleReference(repoRefs)) {
+      // by ID, one repository: drop its references first (unless a conflict forbids it)
+      const c = this.deleteConflict(imgID, { hard: true, soft: !opts.force, activeReference: false }, usedBy);
+      if (c) throw c.err;
+      for (const r of repoRefs) {
+        await this.references.delete(r);
+        records.push({ Untagged: familiarString(r) });
+        this.event('untag', imgID, imgID);
+      }
+    }
+
+    await this.deleteHelper(imgID, records, opts.force, !opts.noprune, removedRepositoryRef, usedBy);
+    return records;
+  }
+
+  private deleteConflict(
+    imgID: string,
+    mask: { hard: boolean; soft: boolean; activeReference: boolean },
+    usedBy: UsedBy,
+  ): { err: BerthError; used: boolean } | undefined {
+    const mk = (hard: boolean, msg: string, used: boolean): { err: BerthError; used: boolean } => ({
+      err: conflict(`conflict: unable to delete ${shortID(imgID)} (${hard ? 'cannot be forced' : 'must be forced'}) - ${msg}`),
+      used,
+    });
+    if (mask.hard && this.images.children(imgID).length > 0) return mk(true, 'image has dependent child images', false);
+    const c = usedBy(imgID);
+    if (mask.hard && c?.running) return mk(true, `image is being used by running container ${shortID(c.id)}`, true);
+    if (mask.soft && mask.activeReference && this.references.hasReferences(imgID)) {
+      return mk(false, 'image is referenced in multiple repositories', false);
+    }
+    if (mask.soft && c && !c.running) return mk(false, `image is being used by stopped container ${shortID(c.id)}`, true);
+    return undefined;
+  }
+
+  private async deleteHelper(
+    imgID: string,
+    records: { Untagged?: string; Deleted?: string }[],
+    force: boolean,
+    prune: boolean,
+    quiet: boolean,
+    usedBy: UsedBy,
+  ): Promise<void> {
+    const c = this.deleteConflict(imgID, { hard: true, soft: !force, activeReference: true }, usedBy);
+    if (c) {
+      const dangling = !this.references.hasReferences(imgID);
+      if (quiet && (!dangling || c.used)) return;
+      throw c.err;
+    }
+    const parent = this.images.getParent(imgID);
+    for (const r of this.references.references(imgID)) {
+      await this.references.delete(r);
+      records.push({ Untagged: familiarString(r) });
+    }
+    const removedLayers = await this.images.delete(imgID);
+    this.event('delete', imgID, imgID);
+    records.push({ Deleted: imgID });
+    for (const l of removedLayers) records.push({ Deleted: l.chainID });
+    if (!prune || !parent || !this.images.get(parent)) return;
+    await this.deleteHelper(parent, records, false, true, true, usedBy);
+  }
+
+  // ---------- container root filesystems ----------
+
+  async createRWLayer(containerId: string, imageId: string): Promise<void> {
+    let parent: string | undefined;
+    if (imageId) {
+      const img = this.images.get(imageId) ?? this.images.get(`sha256:${imageId}`);
+      if (!img) throw notFound(`No such image: ${imageId}`);
+      parent = img.chainID || undefined;
+    }
+    await this.layers.createRWLayer(containerId, parent);
+  }
+
+  async removeRWLayer(containerId: string): Promise<void> {
+    await this.layers.removeRWLayer(containerId);
+  }
+
+  /** Removes RW layers no container owns: leftovers of a create that crashed before its commit. */
+  async sweepRWLayers(keep: Set<string>): Promise<void> {
+    for (const id of this.layers.rwLayerIds()) {
+      if (!keep.has(id)) await this.layers.removeRWLayer(id);
+    }
+  }
+
+  async rootfsMounts(containerId: string): Promise<Mount[]> {
+    return this.layers.rwMounts(containerId);
+  }
+
+  async graphDriver(containerId: string): Promise<{ Name: string; Data: Record<string, string> }> {
+    return { Name: 'overlay2', Data: await this.layers.rwMetadata(containerId) };
+  }
+
+  async readContainerFile(containerId: string, path: string): Promise<Buffer | undefined> {
+    return this.layers.readFile(containerId, path);
+  }
+
+  async changes(containerId: string): Promise<Change[]> {
+    return this.layers.changes(containerId);
+  }
+
+  async containerSize(containerId: string): Promise<{ SizeRw: number; SizeRootFs: number }> {
+    const rw = this.layers.getRWLayer(containerId);
+    if (!rw) throw notFound(`RWLayer of container ${containerId} is unexpectedly nil`);
+    const sizeRw = await this.layers.rwSize(containerId);
+    const base = rw.parent ? this.layers.size(rw.parent) : 0;
+    return { SizeRw: sizeRw, SizeRootFs: base + sizeRw };
+  }
+
+  /** Mounts the container rootfs for the daemon (export, cp); pair with unmountContainer. */
+  async mountContainer(containerId: string): Promise<string> {
+    return this.layers.mountRW(containerId);
+  }
+
+  async unmountContainer(containerId: string): Promise<void> {
+    await this.layers.unmountRW(containerId);
+  }
+}
+
