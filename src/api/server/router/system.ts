@@ -1,0 +1,54 @@
+// /_ping, /version, /info, /events.
+import type { Router } from '../router.js';
+import { API_VERSION } from '../version.js';
+import { writeJSON } from '../httputils.js';
+import { parseFilters } from '../../types/filters.js';
+import { parseTimestamp } from '../../../pkg/timeutil.js';
+import { invalidParameter } from '../../../pkg/errors.js';
+import type { Daemon } from '../../../daemon/daemon.js';
+import { systemInfo, versionInfo } from '../../../daemon/info.js';
+
+const eventFilters = ['container', 'daemon', 'event', 'image', 'label', 'network', 'node', 'plugin', 'scope', 'secret', 'service', 'type', 'volume', 'config'];
+
+export function systemRoutes(r: Router, d: Daemon): void {
+  const ping = async ({ req, res }: { req: import('node:http').IncomingMessage; res: import('node:http').ServerResponse }) => {
+    res.writeHead(200, {
+      'API-Version': API_VERSION,
+      'Builder-Version': '1',
+      'Docker-Experimental': 'false',
+      Ostype: 'linux',
+      'Cache-Control': 'no-cache, no-store, must-revalidate',
+      Pragma: 'no-cache',
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Content-Length': req.method === 'HEAD' ? '0' : '2',
+    });
+    res.end(req.method === 'HEAD' ? undefined : 'OK');
+  };
+  r.get('/_ping', ping);
+  r.head('/_ping', ping);
+  r.get('/version', async ({ res }) => writeJSON(res, 200, await versionInfo(d)));
+  r.get('/info', async ({ res }) => writeJSON(res, 200, await systemInfo(d)));
+
+  r.get('/events', async ({ req, res, query }) => {
+    const filters = parseFilters(query.get('filters'));
+    for (const key of filters.keys()) if (!eventFilters.includes(key)) throw invalidParameter(`invalid filter '${key}'`);
+    const time = (key: string) => {
+      const v = query.get(key);
+      if (!v) return undefined;
+      try {
+        return parseTimestamp(v);
+      } catch (err) {
+        throw invalidParameter((err as Error).message);
+      }
+    };
+    const since = time('since');
+    const until = time('until');
+    if (since && until && since > until) throw invalidParameter('`since` time cannot be after `until` time');
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.flushHeaders();
+    const sub = d.events.subscribe({ since, until, filters }, (msg) => res.write(JSON.stringify(msg) + '\n'));
+    req.socket.once('close', () => sub.close());
+    await sub.done;
+    res.end();
+  });
+}

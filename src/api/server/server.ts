@@ -1,0 +1,118 @@
+// The Engine API's HTTP listener: unix sockets (and tcp) from -H, with upgrades for hijacking.
+import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import { chmod, unlink } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import type { Socket } from 'node:net';
+import type { Router } from './router.js';
+import { preloadBody } from './httputils.js';
+import { errnoCode, invalidParameter } from '../../pkg/errors.js';
+
+export interface ApiServer {
+  close(): Promise<void>;
+}
+
+const sockets = new WeakMap<Server, Set<Socket>>();
+
+export async function listen(hosts: string[], router: Router, logger: Logger): Promise<ApiServer> {
+  const servers: Server[] = [];
+  for (const host of hosts) {
+    const server = createServer({ keepAliveTimeout: 60_000, requestTimeout: 0, headersTimeout: 60_000 });
+    server.timeout = 0;
+    const open = new Set<Socket>();
+    sockets.set(server, open);
+    server.on('connection', (socket: Socket) => {
+      open.add(socket);
+      socket.once('close', () => open.delete(socket));
+    });
+    server.on('request', (req, res) => void router.dispatch(req, res));
+    server.on('upgrade', (req, socket: Socket, head: Buffer) => {
+      void (async () => {
+        // Node leaves an upgrade request's body on the socket: take it off before the stream starts.
+        const { body, rest } = await readUpgradeBody(req, socket, head);
+        preloadBody(req, body);
+        const res = new ServerResponse(req);
+        res.assignSocket(socket);
+        res.shouldKeepAlive = false;
+        await router.dispatch(req, res, { socket, head: rest });
+      })().catch(() => socket.destroy());
+    });
+    server.on('clientError', (_err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
+    });
+    await listenOn(server, host);
+    logger.info({ host }, 'API listening');
+    servers.push(server);
+  }
+  return {
+    close: async () => {
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.close(() => resolve());
+              s.closeIdleConnections();
+              // Streams that never end by themselves (events, logs -f, wait, attach) get a moment
+              // to finish, then go: hijacked sockets are no longer the HTTP server's to close.
+              setTimeout(() => {
+                for (const socket of sockets.get(s) ?? []) socket.destroy();
+                resolve();
+              }, 1000).unref();
+            }),
+        ),
+      );
+    },
+  };
+}
+
+async function listenOn(server: Server, host: string): Promise<void> {
+  const url = parseHost(host);
+  if (url.proto === 'unix') {
+    try {
+      await unlink(url.addr);
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+    }
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(url.addr, () => resolve());
+    });
+    await chmod(url.addr, 0o660);
+    return;
+  }
+  const [h, p] = splitHostPort(url.addr);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(p, h, () => resolve());
+  });
+}
+
+export function parseHost(host: string): { proto: 'unix' | 'tcp'; addr: string } {
+  if (host.startsWith('unix://')) return { proto: 'unix', addr: host.slice('unix://'.length) || '/var/run/berth.sock' };
+  if (host.startsWith('tcp://')) return { proto: 'tcp', addr: host.slice('tcp://'.length) };
+  if (host.startsWith('/')) return { proto: 'unix', addr: host };
+  throw invalidParameter(`invalid host: ${host}`);
+}
+
+function splitHostPort(addr: string): [string, number] {
+  const i = addr.lastIndexOf(':');
+  const h = i >= 0 ? addr.slice(0, i) : addr;
+  const p = i >= 0 ? Number(addr.slice(i + 1)) : 2375;
+  return [h.replace(/^\[|\]$/g, '') || '0.0.0.0', p];
+}
+
+async function readUpgradeBody(req: IncomingMessage, socket: Socket, head: Buffer): Promise<{ body: Buffer; rest: Buffer }> {
+  const length = Number(req.headers['content-length'] ?? 0);
+  if (!(length > 0)) return { body: Buffer.alloc(0), rest: head };
+  let buf = head;
+  while (buf.length < length) {
+    const chunk = await new Promise<Buffer>((resolve, reject) => {
+      socket.once('data', resolve);
+      socket.once('error', reject);
+      socket.once('end', () => reject(new Error('connection closed in request body')));
+    });
+    socket.removeAllListeners('error').removeAllListeners('end');
+    buf = Buffer.concat([buf, chunk]);
+  }
+  socket.pause();
+  return { body: buf.subarray(0, length), rest: buf.subarray(length) };
+}

@@ -1,0 +1,65 @@
+// daemon.json, merged with the flags the way dockerd merges them: a directive given both ways is an error.
+import { readFile } from 'node:fs/promises';
+import { errnoCode } from '../../pkg/errors.js';
+
+export interface DaemonConfig {
+  hosts: string[];
+  'data-root': string;
+  'exec-root': string;
+  containerd?: string;
+  pidfile: string;
+  debug: boolean;
+  'log-level': string;
+}
+
+const defaults: DaemonConfig = {
+  hosts: ['unix:///var/run/berth.sock'],
+  'data-root': '/var/lib/berth',
+  'exec-root': '/run/berth',
+  pidfile: '/var/run/berthd.pid',
+  debug: false,
+  'log-level': 'info',
+};
+
+const flagToKey: Record<string, keyof DaemonConfig> = {
+  host: 'hosts',
+  dataRoot: 'data-root',
+  execRoot: 'exec-root',
+  containerd: 'containerd',
+  pidfile: 'pidfile',
+  debug: 'debug',
+  logLevel: 'log-level',
+};
+
+const known = new Set<string>(Object.values(flagToKey));
+
+export async function loadDaemonConfig(
+  path: string,
+  flags: Record<string, unknown>,
+  explicitPath: boolean,
+): Promise<DaemonConfig> {
+  let file: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(await readFile(path, 'utf8'));
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not a JSON object');
+    file = parsed as Record<string, unknown>;
+  } catch (err) {
+    // A missing default file is fine; a missing explicit one, or a broken one, is not.
+    if (!(errnoCode(err) === 'ENOENT' && !explicitPath)) {
+      throw new Error(`unable to configure the Berth daemon with file ${path}: ${(err as Error).message}`);
+    }
+  }
+  const unknown = Object.keys(file).filter((k) => !known.has(k));
+  if (unknown.length) throw new Error(`the following directives don't match any configuration option: ${unknown.join(', ')}`);
+  const conflicts: string[] = [];
+  const cfg: Record<string, unknown> = { ...defaults, ...file };
+  for (const [flag, key] of Object.entries(flagToKey)) {
+    if (flags[flag] === undefined) continue;
+    if (key in file) conflicts.push(`${key}: (from flag: ${String(flags[flag])}, from file: ${String(file[key])})`);
+    cfg[key] = flags[flag];
+  }
+  if (conflicts.length) {
+    throw new Error(`the following directives are specified both as a flag and in the configuration file: ${conflicts.join(', ')}`);
+  }
+  return cfg as unknown as DaemonConfig;
+}

@@ -1,0 +1,129 @@
+// The engine: owns the stores, the containerd connection and the event bus, and wires them together.
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { ContainerdClient } from '../libcontainerd/client.js';
+import { startContainerd } from '../libcontainerd/supervisor.js';
+import { ImageService } from '../image/service.js';
+import { EventBus } from '../events/bus.js';
+import { ContainerStore } from '../container/store.js';
+import type { Container } from '../container/container.js';
+import type { ExecConfig } from './exec.js';
+import type { TaskRun } from './run.js';
+import { handleTaskExit, handleExecExit, restoreContainers } from './monitor.js';
+
+export const CONTAINERD_NAMESPACE = 'berth';
+
+export interface DaemonOptions {
+  dataRoot: string;
+  execRoot: string;
+  /** An existing containerd socket; without it berthd runs its own. */
+  containerd?: string;
+  logger: Logger;
+  debug: boolean;
+  /** Paths of host binaries the daemon hands to containers. */
+  runtimePath: string;
+  initPath: string;
+  /** A stable ID for /info, kept in the data root. */
+  engineId: string;
+}
+
+export class Daemon {
+  readonly containers = new ContainerStore();
+  readonly execs = new Map<string, ExecConfig>();
+  /** Live tasks by container ID: their stdio pumps and exit bookkeeping. */
+  readonly runs = new Map<string, TaskRun>();
+  readonly events = new EventBus();
+  readonly startedAt = new Date();
+  private stopContainerd?: () => Promise<void>;
+  private unsubscribe?: () => void;
+
+  private constructor(
+    readonly opts: DaemonOptions,
+    readonly ctd: ContainerdClient,
+    readonly images: ImageService,
+  ) {}
+
+  get logger(): Logger { return this.opts.logger; }
+  get containersDir(): string { return join(this.opts.dataRoot, 'containers'); }
+  get runcRoot(): string { return join(this.opts.execRoot, 'runtime-runc'); }
+
+  /** Where a container's (or exec's) stdio FIFOs live: short, under the exec root. */
+  fifoDir(containerId: string): string {
+    return join(this.opts.execRoot, 'fifo', containerId);
+  }
+
+  static async start(opts: DaemonOptions): Promise<Daemon> {
+    for (const dir of [opts.dataRoot, opts.execRoot, join(opts.dataRoot, 'containers'), join(opts.execRoot, 'fifo')]) {
+      await mkdir(dir, { recursive: true, mode: 0o710 });
+    }
+    let address = opts.containerd;
+    let stop: (() => Promise<void>) | undefined;
+    if (!address) {
+      const sup = await startContainerd({ execRoot: opts.execRoot, dataRoot: opts.dataRoot, logger: opts.logger, debug: opts.debug });
+      address = sup.address;
+      stop = sup.stop;
+    }
+    const ctd = await ContainerdClient.connect(address, CONTAINERD_NAMESPACE);
+    const bus: { d?: Daemon } = {};
+    const images = await ImageService.open({
+      root: opts.dataRoot,
+      logger: opts.logger,
+      onEvent: (action, id, attrs) => bus.d?.events.publish({ Type: 'image', Action: action, Actor: { ID: id, Attributes: attrs } }),
+    });
+    const d = new Daemon(opts, ctd, images);
+    bus.d = d;
+    d.stopContainerd = stop;
+    // Subscribe before restoring so that no exit between the two is missed.
+    const sub = ctd.subscribe(
+      (e) => {
+        if (e.topic === '/tasks/exit') {
+          if (e.id === e.containerId) void handleTaskExit(d, e.containerId, e.exitStatus, e.exitedAt);
+          else void handleExecExit(d, e.id, e.exitStatus);
+        } else if (e.topic === '/tasks/oom') {
+          d.onOOM(e.containerId);
+        }
+      },
+      (err) => d.logger.error({ err }, 'containerd event stream failed'),
+    );
+    d.unsubscribe = () => sub.close();
+    await restoreContainers(d);
+    await d.sweepFifos();
+    return d;
+  }
+
+  /** Publishes a container event with dockerd's attributes (name, image, labels). */
+  containerEvent(c: Container, action: string, extra: Record<string, string> = {}): void {
+    this.events.publish({
+      Type: 'container',
+      Action: action,
+      Actor: {
+        ID: c.id,
+        Attributes: { ...(c.record.Config.Labels ?? {}), image: c.record.Config.Image, name: c.name.slice(1), ...extra },
+      },
+    });
+  }
+
+  private onOOM(containerId: string): void {
+    const run = this.runs.get(containerId);
+    const c = this.containers.find(containerId);
+    if (run) run.oomKilled = true;
+    if (c) this.containerEvent(c, 'oom');
+  }
+
+  /** FIFO directories of containers that no longer run are leftovers of a crash. */
+  private async sweepFifos(): Promise<void> {
+    const root = join(this.opts.execRoot, 'fifo');
+    for (const id of await readdir(root)) {
+      if (!this.runs.has(id)) await rm(join(root, id), { recursive: true, force: true });
+    }
+  }
+
+  /** Stops serving: running containers keep running (live restore). */
+  async shutdown(): Promise<void> {
+    this.unsubscribe?.();
+    for (const run of this.runs.values()) run.detach();
+    this.ctd.close();
+    await this.stopContainerd?.();
+  }
+}

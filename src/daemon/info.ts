@@ -1,0 +1,151 @@
+// GET /info and GET /version: real counts and host figures, real component versions.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import os from 'node:os';
+import { readFile } from 'node:fs/promises';
+import { API_VERSION, MIN_API_VERSION } from '../api/server/version.js';
+import { rfc3339Nano } from '../pkg/timeutil.js';
+import type { Daemon } from './daemon.js';
+
+const run = promisify(execFile);
+export const BERTH_VERSION = '0.1.0';
+
+interface Versions {
+  containerd: { version: string; revision: string };
+  runc: { version: string; commit: string };
+  init: { version: string; commit: string };
+}
+
+let cached: Promise<Versions> | undefined;
+
+/** Component versions, asked once: they do not change while berthd runs. */
+export function componentVersions(d: Daemon): Promise<Versions> {
+  cached ??= (async () => {
+    const containerd = await d.ctd.version();
+    const runcOut = await run(d.opts.runtimePath, ['--version']).then((r) => r.stdout, () => '');
+    const initOut = await run(d.opts.initPath, ['--version']).then((r) => r.stdout, () => '');
+    return {
+      containerd,
+      runc: { version: /runc version (\S+)/.exec(runcOut)?.[1] ?? '', commit: /commit: (\S+)/.exec(runcOut)?.[1] ?? '' },
+      init: { version: /version (\S+)/.exec(initOut)?.[1] ?? '', commit: /git\.(\w+)/.exec(initOut)?.[1] ?? '' },
+    };
+  })();
+  return cached;
+}
+
+const goArch = (): string => ({ x64: 'amd64', arm64: 'arm64', ia32: '386', arm: 'arm' } as Record<string, string>)[process.arch] ?? process.arch;
+
+async function osRelease(): Promise<{ name: string; version: string }> {
+  const text = await readFile('/etc/os-release', 'utf8').catch(() => '');
+  const get = (k: string) => new RegExp(`^${k}="?([^"\\n]*)"?`, 'm').exec(text)?.[1] ?? '';
+  return { name: get('PRETTY_NAME') || 'Linux', version: get('VERSION_ID') };
+}
+
+export async function versionInfo(d: Daemon): Promise<Record<string, unknown>> {
+  const v = await componentVersions(d);
+  const engine = {
+    Version: BERTH_VERSION,
+    ApiVersion: API_VERSION,
+    MinAPIVersion: MIN_API_VERSION,
+    GitCommit: '',
+    GoVersion: `node${process.versions.node}`,
+    Os: 'linux',
+    Arch: goArch(),
+    KernelVersion: os.release(),
+    BuildTime: '',
+  };
+  return {
+    Platform: { Name: 'Berth' },
+    Components: [
+      { Name: 'Engine', Version: BERTH_VERSION, Details: { ApiVersion: API_VERSION, Arch: engine.Arch, BuildTime: '', Experimental: 'false', GitCommit: '', GoVersion: engine.GoVersion, KernelVersion: engine.KernelVersion, MinAPIVersion: MIN_API_VERSION, Os: 'linux' } },
+      { Name: 'containerd', Version: v.containerd.version, Details: { GitCommit: v.containerd.revision } },
+      { Name: 'runc', Version: v.runc.version, Details: { GitCommit: v.runc.commit } },
+      { Name: 'docker-init', Version: v.init.version, Details: { GitCommit: v.init.commit } },
+    ],
+    ...engine,
+  };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return readFile(path).then(() => true, () => false);
+}
+
+export async function systemInfo(d: Daemon): Promise<Record<string, unknown>> {
+  const v = await componentVersions(d);
+  const rel = await osRelease();
+  const all = d.containers.all();
+  const running = all.filter((c) => c.running && !c.state.Paused).length;
+  const paused = all.filter((c) => c.state.Paused).length;
+  const cgroupV2 = await exists('/sys/fs/cgroup/cgroup.controllers');
+  return {
+    ID: d.opts.engineId,
+    Containers: all.length,
+    ContainersRunning: running,
+    ContainersPaused: paused,
+    ContainersStopped: all.length - running - paused,
+    Images: d.images.imageCount(),
+    Driver: 'overlay2',
+    DriverStatus: d.images.driverStatus(),
+    Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'none'], Authorization: null, Log: ['json-file'] },
+    MemoryLimit: true,
+    SwapLimit: await exists('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes'),
+    CpuCfsPeriod: true,
+    CpuCfsQuota: true,
+    CPUShares: true,
+    CPUSet: true,
+    PidsLimit: true,
+    IPv4Forwarding: (await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8').catch(() => '0')).trim() === '1',
+    BridgeNfIptables: false,
+    BridgeNfIp6tables: false,
+    Debug: d.opts.debug,
+    NFd: await countFds(),
+    OomKillDisable: !cgroupV2,
+    NGoroutines: 0,
+    SystemTime: rfc3339Nano(),
+    LoggingDriver: 'json-file',
+    CgroupDriver: 'cgroupfs',
+    CgroupVersion: cgroupV2 ? '2' : '1',
+    NEventsListener: d.events.subscriberCount,
+    KernelVersion: os.release(),
+    OperatingSystem: rel.name,
+    OSVersion: rel.version,
+    OSType: 'linux',
+    Architecture: os.machine(),
+    IndexServerAddress: 'https://index.docker.io/v1/',
+    RegistryConfig: {
+      AllowNondistributableArtifactsCIDRs: null,
+      AllowNondistributableArtifactsHostnames: null,
+      InsecureRegistryCIDRs: ['::1/128', '127.0.0.0/8'],
+      IndexConfigs: { 'docker.io': { Name: 'docker.io', Mirrors: [], Secure: true, Official: true } },
+      Mirrors: null,
+    },
+    NCPU: os.cpus().length,
+    MemTotal: os.totalmem(),
+    GenericResources: null,
+    DockerRootDir: d.opts.dataRoot,
+    HttpProxy: process.env.HTTP_PROXY ?? process.env.http_proxy ?? '',
+    HttpsProxy: process.env.HTTPS_PROXY ?? process.env.https_proxy ?? '',
+    NoProxy: process.env.NO_PROXY ?? process.env.no_proxy ?? '',
+    Name: os.hostname(),
+    Labels: [],
+    ExperimentalBuild: false,
+    ServerVersion: BERTH_VERSION,
+    Runtimes: { runc: { path: d.opts.runtimePath } },
+    DefaultRuntime: 'runc',
+    Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
+    LiveRestoreEnabled: true,
+    Isolation: '',
+    InitBinary: 'docker-init',
+    ContainerdCommit: { ID: v.containerd.revision },
+    RuncCommit: { ID: v.runc.commit },
+    InitCommit: { ID: v.init.commit },
+    SecurityOptions: ['name=seccomp,profile=builtin', ...(cgroupV2 ? ['name=cgroupns'] : [])],
+    CDISpecDirs: [],
+    Warnings: ['WARNING: bridge networking is not available yet: bridge-mode containers get a loopback-only network namespace'],
+  };
+}
+
+async function countFds(): Promise<number> {
+  const { readdir } = await import('node:fs/promises');
+  return (await readdir('/proc/self/fd').catch(() => [])).length;
+}

@@ -1,0 +1,182 @@
+// The JSON views of containers: inspect, list (docker ps) and top, in dockerd's shapes.
+import { spawn } from 'node:child_process';
+import type { Container } from '../container/container.js';
+import { simpleStatus, stateString } from '../container/state.js';
+import { invalidParameter, systemError, conflict } from '../pkg/errors.js';
+import { versionLessThan } from '../api/server/version.js';
+import { matchLabels } from './filters.js';
+import type { Daemon } from './daemon.js';
+
+/** NetworkSettings as dockerd shows them; only host/none/loopback-only namespaces exist so far. */
+function networkSettings(c: Container, forList: boolean): Record<string, unknown> {
+  const mode = c.hostConfig.NetworkMode;
+  const endpoint = {
+    IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', DriverOpts: null, NetworkID: '', EndpointID: '',
+    Gateway: '', IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: null,
+  };
+  // A container sharing another's namespace lists no network of its own, as in dockerd.
+  const networks = mode.startsWith('container:') ? {} : { [mode]: endpoint };
+  if (forList) return { Networks: networks };
+  return {
+    Bridge: '', SandboxID: '', SandboxKey: '', Ports: {},
+    HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
+    SecondaryIPAddresses: null, SecondaryIPv6Addresses: null,
+    EndpointID: '', Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, IPAddress: '', IPPrefixLen: 0,
+    IPv6Gateway: '', MacAddress: '', Networks: networks,
+  };
+}
+
+export async function inspectContainer(d: Daemon, c: Container, opts: { size: boolean; version: string }): Promise<Record<string, unknown>> {
+  const r = c.record;
+  const state = { ...r.State, Status: simpleStatus(r.State, c.removing) };
+  const out: Record<string, unknown> = {
+    Id: r.ID,
+    Created: r.Created,
+    Path: r.Path,
+    Args: r.Args,
+    State: state,
+    Image: r.Image,
+    ResolvConfPath: r.ResolvConfPath,
+    HostnamePath: r.HostnamePath,
+    HostsPath: r.HostsPath,
+    LogPath: r.LogPath,
+    Name: r.Name,
+    RestartCount: r.RestartCount,
+    Driver: r.Driver,
+    Platform: r.Platform,
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    ExecIDs: c.execIds.size > 0 ? [...c.execIds] : null,
+    HostConfig: c.hostConfig,
+    GraphDriver: await d.images.graphDriver(c.id),
+    Mounts: [],
+    Config: r.Config,
+    NetworkSettings: networkSettings(c, false),
+  };
+  if (opts.size) {
+    const s = await d.images.containerSize(c.id);
+    out.SizeRw = s.SizeRw;
+    out.SizeRootFs = s.SizeRootFs;
+  }
+  if (versionLessThan(opts.version, '1.44')) {
+    // Before API 1.44 the MAC address also appeared at the top of Config.
+    (out.Config as Record<string, unknown>).MacAddress = r.Config.MacAddress ?? '';
+  }
+  return out;
+}
+
+const listFilters = ['id', 'name', 'label', 'status', 'exited', 'ancestor', 'before', 'since', 'network', 'health', 'isolation', 'is-task', 'volume', 'expose', 'publish'];
+const statuses = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
+
+export async function listContainers(
+  d: Daemon,
+  opts: { all: boolean; limit: number; size: boolean; filters: Map<string, string[]> },
+): Promise<Record<string, unknown>[]> {
+  const f = opts.filters;
+  for (const key of f.keys()) {
+    if (!listFilters.includes(key.replace(/!$/, ''))) throw invalidParameter(`invalid filter '${key}'`);
+  }
+  for (const s of f.get('status') ?? []) {
+    if (!statuses.includes(s)) throw invalidParameter(`invalid filter 'status=${s}'`);
+  }
+  const exited = (f.get('exited') ?? []).map((v) => {
+    if (!/^-?\d+$/.test(v)) throw invalidParameter(`invalid filter 'exited=${v}'`);
+    return Number(v);
+  });
+  const ancestors = await resolveAncestors(d, f.get('ancestor') ?? []);
+  const bound = (key: string) => {
+    const refs = f.get(key) ?? [];
+    return refs.length ? Date.parse(d.containers.get(refs[0]).record.Created) : undefined;
+  };
+  const before = bound('before');
+  const since = bound('since');
+
+  // Newest first, as dockerd lists them.
+  let list = d.containers.all().sort((a, b) => Date.parse(b.record.Created) - Date.parse(a.record.Created) || (a.id < b.id ? -1 : 1));
+  const all = opts.all || opts.limit > 0 || f.has('status') || f.has('exited') || before !== undefined || since !== undefined;
+  list = list.filter((c) => {
+    const status = simpleStatus(c.state, c.removing);
+    if (!all && status !== 'running' && status !== 'paused' && status !== 'restarting') return false;
+    const created = Date.parse(c.record.Created);
+    if (before !== undefined && created >= before) return false;
+    if (since !== undefined && created <= since) return false;
+    if (f.has('id') && !f.get('id')!.some((v) => c.id.startsWith(v))) return false;
+    if (f.has('name') && !f.get('name')!.some((v) => new RegExp(v.replace(/^\//, '')).test(c.name.slice(1)))) return false;
+    if (f.has('status') && !f.get('status')!.includes(status)) return false;
+    if (exited.length && (status !== 'exited' || !exited.includes(c.state.ExitCode))) return false;
+    if (!matchLabels(c.record.Config.Labels ?? {}, f)) return false;
+    if (ancestors && !ancestors.has(c.record.Image)) return false;
+    if (f.has('network') && !f.get('network')!.includes(c.hostConfig.NetworkMode)) return false;
+    return true;
+  });
+  if (opts.limit > 0) list = list.slice(0, opts.limit);
+  return Promise.all(list.map((c) => summary(d, c, opts.size)));
+}
+
+async function resolveAncestors(d: Daemon, refs: string[]): Promise<Set<string> | undefined> {
+  if (refs.length === 0) return undefined;
+  const ids = new Set<string>();
+  for (const ref of refs) {
+    try {
+      ids.add((await d.images.resolve(ref)).id);
+    } catch {
+      // dockerd ignores ancestors that do not resolve
+    }
+  }
+  return ids;
+}
+
+async function summary(d: Daemon, c: Container, size: boolean): Promise<Record<string, unknown>> {
+  const r = c.record;
+  const out: Record<string, unknown> = {
+    Id: r.ID,
+    Names: [r.Name],
+    Image: r.Config.Image,
+    ImageID: r.Image,
+    Command: [r.Path, ...r.Args.map((a) => (a.includes(' ') ? `'${a}'` : a))].join(' '),
+    Created: Math.floor(Date.parse(r.Created) / 1000),
+    Ports: [],
+    Labels: r.Config.Labels ?? {},
+    State: simpleStatus(r.State, c.removing),
+    Status: stateString(r.State, c.removing),
+    HostConfig: { NetworkMode: c.hostConfig.NetworkMode },
+    NetworkSettings: networkSettings(c, true),
+    Mounts: [],
+  };
+  if (size) {
+    const s = await d.images.containerSize(c.id);
+    out.SizeRw = s.SizeRw;
+    out.SizeRootFs = s.SizeRootFs;
+  }
+  return out;
+}
+
+/** docker top: `ps` on the host, narrowed to the container's processes, as dockerd does. */
+export async function topContainer(d: Daemon, c: Container, psArgs: string): Promise<{ Titles: string[]; Processes: string[][] }> {
+  if (!c.running) throw conflict(`container ${c.id} is not running`);
+  if (c.state.Restarting) throw conflict(`Container ${c.id} is restarting, wait until the container is running`);
+  const pids = new Set(await d.ctd.pids(c.id));
+  const args = psArgs ? psArgs.split(/\s+/).filter(Boolean) : ['-ef'];
+  const output = await new Promise<string>((resolve, reject) => {
+    const p = spawn('ps', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    p.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    p.on('error', reject);
+    p.on('close', (code) => (code === 0 ? resolve(out) : reject(systemError(`Error running ps: exit status ${code}: ${err.trim()}`))));
+  });
+  const lines = output.split('\n').filter((l) => l.trim() !== '');
+  const titles = lines[0].trim().split(/\s+/);
+  const pidIndex = titles.indexOf('PID');
+  if (pidIndex < 0) throw systemError(`Couldn't find PID field in ps output`);
+  const processes: string[][] = [];
+  for (const line of lines.slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    if (!pids.has(Number(fields[pidIndex]))) continue;
+    // The last column (the command) keeps its spaces.
+    processes.push([...fields.slice(0, titles.length - 1), fields.slice(titles.length - 1).join(' ')]);
+  }
+  return { Titles: titles, Processes: processes };
+}

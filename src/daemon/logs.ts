@@ -1,0 +1,51 @@
+// docker logs: read the json-file log, optionally following it while the container runs.
+import type { Writable } from 'node:stream';
+import type { Container } from '../container/container.js';
+import { readLogs } from '../logger/jsonfile.js';
+import { frame } from '../pkg/stdcopy.js';
+import { parseTimestamp } from '../pkg/timeutil.js';
+import { invalidParameter } from '../pkg/errors.js';
+
+export interface LogsOptions {
+  stdout: boolean;
+  stderr: boolean;
+  follow: boolean;
+  timestamps: boolean;
+  tail: number;
+  since?: string;
+  until?: string;
+}
+
+function parseBound(v: string | undefined): Date | undefined {
+  if (!v || v === '0') return undefined;
+  try {
+    return parseTimestamp(v);
+  } catch (err) {
+    throw invalidParameter((err as Error).message);
+  }
+}
+
+export async function streamLogs(
+  c: Container,
+  out: Writable,
+  opts: LogsOptions,
+  signal: AbortSignal,
+  multiplexed: boolean,
+): Promise<void> {
+  const since = parseBound(opts.since);
+  const until = parseBound(opts.until);
+  // Following ends when the container stops (or the client leaves).
+  const stop = new AbortController();
+  signal.addEventListener('abort', () => stop.abort(), { once: true });
+  if (opts.follow && c.running) {
+    void c.waitFor((x) => !x.running || x.removed, stop.signal).then(() => stop.abort(), () => undefined);
+  }
+  const follow = opts.follow && c.running && (!until || until > new Date());
+  for await (const entry of readLogs(c.record.LogPath, {
+    stdout: opts.stdout, stderr: opts.stderr, since, until, tail: opts.tail, follow, timestamps: opts.timestamps,
+  }, stop.signal)) {
+    const ok = out.write(multiplexed ? frame(entry.stream === 'stdout' ? 1 : 2, entry.line) : entry.line);
+    if (!ok) await new Promise<void>((r) => out.once('drain', r));
+    if (signal.aborted) break;
+  }
+}

@@ -1,0 +1,144 @@
+// Exits of tasks and execs (from containerd's event stream), and re-attaching to the containers
+// that kept running while berthd was down.
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ContainerConfig, HostConfig } from '../api/types/container.js';
+import { Container, type ContainerRecord } from '../container/container.js';
+import { readJSON } from '../pkg/atomicfile.js';
+import { isKind } from '../pkg/errors.js';
+import { rfc3339Nano } from '../pkg/timeutil.js';
+import { openStdio, stdioPaths, TaskRun } from './run.js';
+import { removeContainer } from './delete.js';
+import type { Daemon } from './daemon.js';
+
+export async function handleTaskExit(d: Daemon, id: string, exitStatus: number, exitedAt: Date): Promise<void> {
+  const c = d.containers.find(id);
+  if (!c) return;
+  await c.lock.run(async () => {
+    const run = d.runs.get(id);
+    if (!run) return; // handled already (a duplicate event, or a restore that found it stopped)
+    d.runs.delete(id);
+    await run.finish();
+    let status = exitStatus;
+    let at = exitedAt;
+    try {
+      const res = await d.ctd.deleteTask(id);
+      status = res.exitStatus;
+      at = res.exitedAt;
+    } catch (err) {
+      if (!isKind(err, 'not-found')) d.logger.warn({ err, id }, 'deleting exited task');
+    }
+    await d.ctd.deleteContainer(id).catch(() => undefined);
+    markExited(c, status, at, run.oomKilled);
+    await endExecs(d, c);
+    await c.save();
+    await rm(d.fifoDir(id), { recursive: true, force: true });
+    d.containerEvent(c, 'die', { exitCode: String(status), execDuration: String(execDuration(c)) });
+    c.notify();
+  });
+  if (c.hostConfig.AutoRemove && !c.removing) {
+    await removeContainer(d, c, { force: true, volumes: true }).catch((err) => d.logger.warn({ err, id }, 'auto-remove'));
+  }
+}
+
+function execDuration(c: Container): number {
+  const started = Date.parse(c.state.StartedAt);
+  const finished = Date.parse(c.state.FinishedAt);
+  return Number.isNaN(started) || Number.isNaN(finished) ? 0 : Math.max(0, Math.round((finished - started) / 1000));
+}
+
+export function markExited(c: Container, exitCode: number, at: Date, oomKilled: boolean): void {
+  Object.assign(c.state, {
+    Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0,
+    ExitCode: exitCode, OOMKilled: oomKilled, FinishedAt: rfc3339Nano(at), Error: '',
+  });
+  c.exitCount++;
+}
+
+/** The container is gone: its execs are gone too. */
+async function endExecs(d: Daemon, c: Container): Promise<void> {
+  for (const execId of c.execIds) {
+    const e = d.execs.get(execId);
+    if (e?.running) await e.finish(d, 137);
+    d.execs.delete(execId);
+  }
+  c.execIds.clear();
+}
+
+export async function handleExecExit(d: Daemon, execId: string, exitStatus: number): Promise<void> {
+  const e = d.execs.get(execId);
+  if (!e || !e.running) return;
+  let status = exitStatus;
+  try {
+    status = (await d.ctd.deleteExec(e.containerId, execId)).exitStatus;
+  } catch {
+    // The container may have gone first; the event's status stands.
+  }
+  await e.finish(d, status);
+}
+
+/** Loads every container from disk and reconciles it with what containerd still runs. */
+export async function restoreContainers(d: Daemon): Promise<void> {
+  const tasks = new Map((await d.ctd.listTasks()).map((t) => [t.id, t]));
+  for (const id of await readdir(d.containersDir)) {
+    const dir = join(d.containersDir, id);
+    const record = await readJSON<ContainerRecord>(join(dir, 'config.v2.json')).catch(() => undefined);
+    const hostConfig = await readJSON<HostConfig>(join(dir, 'hostconfig.json')).catch(() => undefined);
+    if (!record || !hostConfig) {
+      // A create that never reached its commit point.
+      d.logger.warn({ id }, 'removing half-created container');
+      await d.images.removeRWLayer(id).catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+      continue;
+    }
+    const c = new Container(dir, record, hostConfig);
+    d.containers.add(c);
+    const task = tasks.get(id);
+    tasks.delete(id);
+    try {
+      await restoreOne(d, c, task);
+    } catch (err) {
+      d.logger.error({ err, id }, 'restoring container');
+    }
+  }
+  // Tasks without a container record were being started when berthd died.
+  for (const id of tasks.keys()) {
+    await d.ctd.killTask(id, 9, { all: true }).catch(() => undefined);
+    await d.ctd.deleteTask(id).catch(() => undefined);
+    await d.ctd.deleteContainer(id).catch(() => undefined);
+  }
+  await d.images.sweepRWLayers(new Set(d.containers.all().map((c) => c.id)));
+}
+
+async function restoreOne(d: Daemon, c: Container, task: { status: string; exitStatus: number; exitedAt?: Date } | undefined): Promise<void> {
+  const alive = task && (task.status === 'running' || task.status === 'paused' || task.status === 'pausing');
+  if (c.running && alive) {
+    const cfg: ContainerConfig = c.record.Config;
+    const paths = stdioPaths(d.fifoDir(c.id), 'init', { stdin: cfg.OpenStdin, tty: cfg.Tty });
+    const io = await openStdio(paths, true);
+    d.runs.set(c.id, await TaskRun.attach(c, io, await containerdSpec(d, c.id), () => d.ctd.closeStdin(c.id)));
+    c.state.Paused = task.status !== 'running';
+    c.exited = c.waitFor((x) => !x.running);
+    d.logger.info({ id: c.id }, 'restored running container');
+    return;
+  }
+  if (task) {
+    // It exited while berthd was away (or was half-started): collect its real exit status.
+    const res = await d.ctd.deleteTask(c.id).catch(() => undefined);
+    await d.ctd.deleteContainer(c.id).catch(() => undefined);
+    if (c.running) {
+      markExited(c, res?.exitStatus ?? task.exitStatus, res?.exitedAt ?? task.exitedAt ?? new Date(), false);
+      d.containerEvent(c, 'die', { exitCode: String(c.state.ExitCode) });
+    }
+  } else if (c.running) {
+    // containerd lost it (e.g. a reboot): dockerd reports such a container as exited with 255.
+    markExited(c, 255, new Date(), false);
+  }
+  await c.save();
+  if (c.hostConfig.AutoRemove) await removeContainer(d, c, { force: true, volumes: true }).catch(() => undefined);
+}
+
+/** The spec a restored container runs with, kept by containerd (exec needs it). */
+async function containerdSpec(d: Daemon, id: string): Promise<object> {
+  return (await d.ctd.getContainer(id)).spec ?? {};
+}

@@ -1,0 +1,125 @@
+// Starting a container: resolve its user, build the OCI spec, hand containerd the rootfs and the
+// stdio FIFOs, then start the task.
+import type { Container } from '../container/container.js';
+import { conflict, notModified, isKind, BerthError } from '../pkg/errors.js';
+import { rfc3339Nano } from '../pkg/timeutil.js';
+import { createSpec, specToJSON } from '../oci/spec.js';
+import { resolveUser } from '../oci/user.js';
+import { openStdio, stdioPaths, TaskRun, makeFifoDir } from './run.js';
+import type { Daemon } from './daemon.js';
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export async function startContainer(d: Daemon, c: Container): Promise<void> {
+  await c.lock.run(async () => {
+    if (c.removing) throw conflict(`container is marked for removal and cannot be started`);
+    if (c.state.Dead) throw conflict(`container is marked for removal and cannot be started`);
+    if (c.state.Paused) throw conflict(`cannot start a paused container, try unpause instead`);
+    if (c.running) throw notModified('container already started');
+    await startLocked(d, c);
+  });
+}
+
+/** The container's environment as dockerd builds it: PATH, HOSTNAME, TERM, then the config's. */
+export function containerEnv(c: Container): string[] {
+  const cfg = c.record.Config;
+  const env = cfg.Env ?? [];
+  const base = [`HOSTNAME=${cfg.Hostname}`];
+  if (!env.some((e) => e.startsWith('PATH='))) base.unshift(`PATH=${DEFAULT_PATH}`);
+  if (cfg.Tty) base.push('TERM=xterm');
+  const keys = new Set(env.map((e) => e.split('=')[0]));
+  return [...base.filter((e) => !keys.has(e.split('=')[0])), ...env];
+}
+
+function networkOption(d: Daemon, c: Container): { mode: 'new' } | { mode: 'host' } | { mode: 'path'; path: string } {
+  const mode = c.hostConfig.NetworkMode;
+  if (mode === 'host') return { mode: 'host' };
+  if (mode.startsWith('container:')) {
+    const peer = d.containers.get(mode.slice('container:'.length));
+    if (!peer.running) throw conflict(`cannot join network namespace of a non running container: container ${peer.id} is not running`);
+    return { mode: 'path', path: `/proc/${peer.state.Pid}/ns/net` };
+  }
+  return { mode: 'new' };
+}
+
+async function startLocked(d: Daemon, c: Container): Promise<void> {
+  const cfg = c.record.Config;
+  const h = c.hostConfig;
+  try {
+    const user = await resolveUser(cfg.User, h.GroupAdd ?? [], (p) => d.images.readContainerFile(c.id, p));
+    const spec = await createSpec({
+      id: c.id,
+      config: cfg,
+      hostConfig: h,
+      args: [c.record.Path, ...c.record.Args],
+      env: containerEnv(c),
+      cwd: cfg.WorkingDir || '/',
+      user,
+      hostname: cfg.Hostname,
+      domainname: cfg.Domainname,
+      mounts: [
+        { destination: '/etc/resolv.conf', source: c.record.ResolvConfPath, type: 'bind', options: ['rbind', 'rprivate'] },
+        { destination: '/etc/hostname', source: c.record.HostnamePath, type: 'bind', options: ['rbind', 'rprivate'] },
+        { destination: '/etc/hosts', source: c.record.HostsPath, type: 'bind', options: ['rbind', 'rprivate'] },
+      ],
+      network: networkOption(d, c),
+      cgroupsPath: `/berth/${c.id}`,
+      initPath: h.Init ? d.opts.initPath : undefined,
+    });
+    // A containerd container left from an earlier run (or a crash) is replaced.
+    await d.ctd.deleteTask(c.id).catch(() => undefined);
+    await d.ctd.deleteContainer(c.id).catch(() => undefined);
+    await d.ctd.createContainer(c.id, specToJSON(spec), { 'com.docker/engine.bundle.path': c.dir });
+    const dir = d.fifoDir(c.id);
+    await makeFifoDir(dir);
+    const paths = stdioPaths(dir, 'init', { stdin: cfg.OpenStdin, tty: cfg.Tty });
+    const io = await openStdio(paths, false);
+    let pid: number;
+    try {
+      await d.ctd.createTask(c.id, {
+        rootfs: await d.images.rootfsMounts(c.id),
+        stdin: paths.stdin,
+        stdout: paths.stdout,
+        stderr: paths.stderr,
+        terminal: cfg.Tty,
+        runtimeOptions: { binaryName: d.opts.runtimePath, root: d.runcRoot },
+      });
+    } catch (err) {
+      await io.abort();
+      await d.ctd.deleteContainer(c.id).catch(() => undefined);
+      throw err;
+    }
+    const run = await TaskRun.attach(c, io, spec, () => d.ctd.closeStdin(c.id));
+    d.runs.set(c.id, run);
+    try {
+      const [hgt, wid] = h.ConsoleSize;
+      if (cfg.Tty && hgt > 0 && wid > 0) await d.ctd.resizePty(c.id, undefined, wid, hgt).catch(() => undefined);
+      ({ pid } = await d.ctd.startTask(c.id));
+    } catch (err) {
+      d.runs.delete(c.id);
+      await d.ctd.deleteTask(c.id).catch(() => undefined);
+      await run.finish(0);
+      await d.ctd.deleteContainer(c.id).catch(() => undefined);
+      throw err;
+    }
+    const s = c.state;
+    Object.assign(s, {
+      Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false,
+      Pid: pid, ExitCode: 0, Error: '', StartedAt: rfc3339Nano(),
+    });
+    c.record.HasBeenStartedBefore = true;
+    c.record.HasBeenManuallyStopped = false;
+    c.exited = c.waitFor((x) => !x.running);
+    await c.save();
+    c.notify();
+    d.containerEvent(c, 'start');
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    c.state.Error = msg;
+    // dockerd's exit codes for a process that never ran: 127 not found, 126 cannot execute.
+    if (!c.running) c.state.ExitCode = /executable file not found|no such file or directory/.test(msg) ? 127 : /permission denied/.test(msg) ? 126 : 128;
+    await c.save().catch(() => undefined);
+    if (err instanceof BerthError && !isKind(err, 'system')) throw err;
+    throw new BerthError('system', `failed to create task for container: ${msg}`, { cause: err });
+  }
+}
