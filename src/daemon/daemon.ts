@@ -33,15 +33,16 @@ export class Daemon {
   readonly execs = new Map<string, ExecConfig>();
   /** Live tasks by container ID: their stdio pumps and exit bookkeeping. */
   readonly runs = new Map<string, TaskRun>();
-  readonly events = new EventBus();
   readonly startedAt = new Date();
   private stopContainerd?: () => Promise<void>;
+  private closing = false;
   private unsubscribe?: () => void;
 
   private constructor(
     readonly opts: DaemonOptions,
     readonly ctd: ContainerdClient,
     readonly images: ImageService,
+    readonly events: EventBus,
   ) {}
 
   get logger(): Logger { return this.opts.logger; }
@@ -65,31 +66,53 @@ export class Daemon {
       stop = sup.stop;
     }
     const ctd = await ContainerdClient.connect(address, CONTAINERD_NAMESPACE);
-    const bus: { d?: Daemon } = {};
+    const events = new EventBus();
     const images = await ImageService.open({
       root: opts.dataRoot,
       logger: opts.logger,
-      onEvent: (action, id, attrs) => bus.d?.events.publish({ Type: 'image', Action: action, Actor: { ID: id, Attributes: attrs } }),
+      onEvent: (action, id, attrs) => events.publish({ Type: 'image', Action: action, Actor: { ID: id, Attributes: attrs } }),
     });
-    const d = new Daemon(opts, ctd, images);
-    bus.d = d;
+    const d = new Daemon(opts, ctd, images, events);
     d.stopContainerd = stop;
     // Subscribe before restoring so that no exit between the two is missed.
-    const sub = ctd.subscribe(
-      (e) => {
-        if (e.topic === '/tasks/exit') {
-          if (e.id === e.containerId) void handleTaskExit(d, e.containerId, e.exitStatus, e.exitedAt);
-          else void handleExecExit(d, e.id, e.exitStatus);
-        } else if (e.topic === '/tasks/oom') {
-          d.onOOM(e.containerId);
-        }
-      },
-      (err) => d.logger.error({ err }, 'containerd event stream failed'),
-    );
-    d.unsubscribe = () => sub.close();
+    d.watchEvents();
     await restoreContainers(d);
     await d.sweepFifos();
     return d;
+  }
+
+  /**
+   * Follows containerd's task events. When the stream breaks (containerd restarting), it
+   * subscribes again and collects the exits it may have missed meanwhile.
+   */
+  private watchEvents(): void {
+    const sub = this.ctd.subscribe(
+      (e) => {
+        if (e.topic === '/tasks/exit') {
+          if (e.id === e.containerId) void handleTaskExit(this, e.containerId, e.exitStatus, e.exitedAt);
+          else void handleExecExit(this, e.id, e.exitStatus);
+        } else if (e.topic === '/tasks/oom') {
+          this.onOOM(e.containerId);
+        }
+      },
+      (err) => {
+        if (this.closing) return;
+        this.logger.warn({ err }, 'containerd event stream broke; subscribing again');
+        setTimeout(() => {
+          if (this.closing) return;
+          this.watchEvents();
+          void this.collectMissedExits();
+        }, 200);
+      },
+    );
+    this.unsubscribe = () => sub.close();
+  }
+
+  private async collectMissedExits(): Promise<void> {
+    for (const id of this.runs.keys()) {
+      const task = await this.ctd.getTask(id).catch(() => undefined);
+      if (task?.status === 'stopped') await handleTaskExit(this, id, task.exitStatus, task.exitedAt ?? new Date());
+    }
   }
 
   /** Publishes a container event with dockerd's attributes (name, image, labels). */
@@ -121,6 +144,7 @@ export class Daemon {
 
   /** Stops serving: running containers keep running (live restore). */
   async shutdown(): Promise<void> {
+    this.closing = true;
     this.unsubscribe?.();
     for (const run of this.runs.values()) run.detach();
     this.ctd.close();

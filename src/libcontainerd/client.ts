@@ -311,9 +311,13 @@ function toDeleted(r: PbDeleteResponse): DeletedProcess {
   return { pid: r.pid, exitStatus: r.exitStatus, exitedAt: toDate(r.exitedAt) };
 }
 
-/** Maps a gRPC error from containerd to Berth's typed errors, keeping containerd's message. */
+/**
+ * Maps a gRPC error from containerd to Berth's typed errors. The message is containerd's own, as
+ * dockerd passes it on (users see "failed to create shim task: OCI runtime create failed: …");
+ * the call that failed stays in the cause for the logs.
+ */
 function mapError(err: grpc.ServiceError, what: string): BerthError {
-  return new BerthError(errorKinds.get(err.code) ?? 'system', `${what}: ${err.details || err.message}`, { cause: err });
+  return new BerthError(errorKinds.get(err.code) ?? 'system', err.details || err.message, { cause: Object.assign(err, { call: what }) });
 }
 
 const errorKinds = new Map<grpc.status, ErrorKind>([

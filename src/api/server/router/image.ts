@@ -5,6 +5,7 @@ import { versionLessThan } from '../version.js';
 import { parseFilters } from '../../types/filters.js';
 import { notFound, invalidParameter } from '../../../pkg/errors.js';
 import type { Daemon } from '../../../daemon/daemon.js';
+import { familiarName, parseNormalizedNamed } from '../../../reference/reference.js';
 
 export function imageRoutes(r: Router, d: Daemon): void {
   r.post('/images/create', async ({ req, res, query }) => {
@@ -24,9 +25,8 @@ export function imageRoutes(r: Router, d: Daemon): void {
       return;
     }
     if (fromImage) {
-      const tag = query.get('tag');
-      const ref = tag ? `${fromImage}:${tag}` : fromImage;
-      throw notFound(`pull access denied for ${fromImage}: pulling ${ref} from a registry is not supported by this daemon yet`);
+      const name = familiarName(parseNormalizedNamed(fromImage));
+      throw notFound(`pull access denied for ${name}, repository does not exist or may require 'docker login': pulling from registries is not supported by this daemon yet`);
     }
     throw invalidParameter('either fromSrc or fromImage must be given');
   });
