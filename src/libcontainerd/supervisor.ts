@@ -161,14 +161,18 @@ async function responsive(address: string, timeoutMs: number): Promise<boolean> 
 
 const pinoLevels = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
 
-/** Forwards containerd's JSON log lines (logrus) to our logger at the same level. */
+/**
+ * Forwards containerd's JSON log lines (logrus) to our logger at the same level. Shims log in
+ * logrus' text form through containerd's stderr; their `level=` is honoured too.
+ */
 function pipeLogs(stream: Readable, logger: Logger): void {
   createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
     let rec: Record<string, unknown>;
     try {
       rec = JSON.parse(line) as Record<string, unknown>;
     } catch {
-      logger.info(line);
+      const level = /\blevel=(\w+)/.exec(line)?.[1] ?? 'info';
+      logger[(pinoLevels.has(level) ? level : 'info') as 'info'](line);
       return;
     }
     const { level, msg, time: _time, ...fields } = rec;
