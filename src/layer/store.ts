@@ -16,6 +16,7 @@ import { applyLayer, type ApplyOptions } from '../archive/apply.js';
 import { packDirectory } from '../archive/pack.js';
 import { Overlay2Driver, type Mount } from '../graphdriver/overlay2/driver.js';
 import { directorySize, overlayChanges, unionReadFile, type Change } from './union.js';
+import { Mutex } from '../pkg/mutex.js';
 
 export type { Change } from './union.js';
 export type { Mount } from '../graphdriver/overlay2/driver.js';
@@ -52,21 +53,6 @@ export function chainID(diffIDs: string[]): string {
 
 function hex(d: string): string {
   return d.startsWith('sha256:') ? d.slice(7) : d;
-}
-
-class Mutex {
-  private tail: Promise<void> = Promise.resolve();
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    const prev = this.tail;
-    let release!: () => void;
-    this.tail = new Promise<void>((r) => (release = r));
-    await prev;
-    try {
-      return await fn();
-    } finally {
-      release();
-    }
-  }
 }
 
 async function readTrim(p: string): Promise<string | undefined> {

@@ -12,25 +12,10 @@ import {
   tagNameOnly,
   type Reference,
 } from './reference.js';
+import { Mutex } from '../pkg/mutex.js';
 
 interface RepositoriesFile {
   Repositories: Record<string, Record<string, string>>;
-}
-
-/** Serialises async critical sections. */
-class Mutex {
-  private tail: Promise<void> = Promise.resolve();
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    const prev = this.tail;
-    let release!: () => void;
-    this.tail = new Promise<void>((r) => (release = r));
-    await prev;
-    try {
-      return await fn();
-    } finally {
-      release();
-    }
-  }
 }
 
 export class ReferenceStore {
