@@ -1,0 +1,122 @@
+// Kernel plumbing through iproute2 and util-linux: links, addresses, routes and named network
+// namespaces. Node cannot setns(2), so anything that must happen inside a namespace runs as
+// `nsenter --net=<path> <cmd>`; several changes go to one `ip -batch -` process.
+import { spawn } from 'node:child_process';
+import { mkdir, rm, writeFile, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { systemError } from '../pkg/errors.js';
+import { canonical, parseCIDR, type Prefix } from './ip.js';
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+/** Runs a command; resolves with its output whatever the exit code. */
+export function runCommand(cmd: string, args: string[], input?: string): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    p.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ stdout, stderr, code: code ?? 1 }));
+    if (input !== undefined) p.stdin!.end(input);
+  });
+}
+
+/** Runs a command that must succeed. */
+export async function mustRun(cmd: string, args: string[], input?: string): Promise<string> {
+  const r = await runCommand(cmd, args, input);
+  if (r.code !== 0) {
+    throw systemError(`${cmd} ${args.join(' ')}: exit status ${r.code}: ${(r.stderr || r.stdout).trim()}`);
+  }
+  return r.stdout;
+}
+
+/** `ip -batch -` in the host namespace, or inside the namespace at `netns`. Stops at the first error. */
+export async function ipBatch(lines: string[], netns?: string): Promise<void> {
+  if (lines.length === 0) return;
+  const input = lines.join('\n') + '\n';
+  if (netns) await mustRun('nsenter', [`--net=${netns}`, 'ip', '-batch', '-'], input);
+  else await mustRun('ip', ['-batch', '-'], input);
+}
+
+export async function linkExists(name: string): Promise<boolean> {
+  const r = await runCommand('ip', ['-o', 'link', 'show', 'dev', name]);
+  return r.code === 0;
+}
+
+/** Deletes a link if it exists. */
+export async function deleteLink(name: string): Promise<void> {
+  const r = await runCommand('ip', ['link', 'del', 'dev', name]);
+  if (r.code !== 0 && !/Cannot find device|does not exist/.test(r.stderr)) {
+    throw systemError(`ip link del ${name}: ${r.stderr.trim()}`);
+  }
+}
+
+/**
+ * Creates a network namespace bound at `path` (a bind mount of the nsfs inode, as `ip netns add`
+ * does), with loopback up.
+ */
+export async function createNetns(path: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o711 });
+  await writeFile(path, '', { mode: 0o444 });
+  try {
+    await mustRun('unshare', [`--net=${path}`, 'ip', 'link', 'set', 'lo', 'up']);
+  } catch (err) {
+    await removeNetns(path).catch(() => undefined);
+    throw err;
+  }
+}
+
+export async function netnsMounted(path: string): Promise<boolean> {
+  try {
+    const mi = await readFile('/proc/self/mountinfo', 'utf8');
+    return mi.split('\n').some((l) => l.split(' ')[4] === path);
+  } catch {
+    return false;
+  }
+}
+
+/** Unmounts (lazily: a process may still hold it) and removes a namespace file. */
+export async function removeNetns(path: string): Promise<void> {
+  for (let i = 0; i < 4 && (await netnsMounted(path)); i++) {
+    await runCommand('umount', ['-l', path]);
+  }
+  await rm(path, { force: true });
+}
+
+/** The host's IPv4 routes (all tables, without default routes), to keep auto-allocated subnets clear of them. */
+export async function hostRoutes(exclude: (dev: string) => boolean): Promise<Prefix[]> {
+  const r = await runCommand('ip', ['-4', '-j', 'route', 'show', 'table', 'all']);
+  if (r.code !== 0) return [];
+  let routes: { dst?: string; dev?: string; type?: string }[];
+  try {
+    routes = JSON.parse(r.stdout) as typeof routes;
+  } catch {
+    return [];
+  }
+  const out: Prefix[] = [];
+  for (const rt of routes) {
+    if (!rt.dst || rt.dst === 'default' || (rt.dev && exclude(rt.dev))) continue;
+    if (rt.type && rt.type !== 'unicast') continue;
+    const c = parseCIDR(rt.dst.includes('/') ? rt.dst : `${rt.dst}/32`);
+    if (c) out.push(canonical(c));
+  }
+  return out;
+}
+
+export async function readSysctl(path: string): Promise<string | undefined> {
+  try {
+    return (await readFile(path, 'utf8')).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writeSysctl(path: string, value: string): Promise<void> {
+  await writeFile(path, value);
+}
