@@ -9,12 +9,12 @@ import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { lstat, mkdir, readlink, rm, symlink, link, lchown, chmod, lutimes, open } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { Transform, type Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import * as tar from 'tar-stream';
+import type { Readable } from 'node:stream';
 import { invalidParameter, errnoCode, BerthError } from '../pkg/errors.js';
 import { decompressStream } from './compression.js';
 import { setXattrs, type XattrSet } from './xattr.js';
+import { TarReader, type TarEntry, type TarHeader } from './tarreader.js';
+import { TarSplitWriter } from './tarsplit.js';
 
 export const WHITEOUT_PREFIX = '.wh.';
 export const WHITEOUT_META_PREFIX = '.wh..wh.';
@@ -30,6 +30,8 @@ export interface ApplyOptions {
   maxTotalSize?: number;
   /** Skip lchown (rootless); default false. */
   noLchown?: boolean;
+  /** Record the tar stream's structure here (gzip'd tar-split) so it can be rebuilt exactly. */
+  tarSplitPath?: string;
 }
 
 export interface ApplyResult {
@@ -141,30 +143,7 @@ export async function makeWhiteout(path: string, uid: number, gid: number, noLch
   if (!noLchown) await lchown(path, uid, gid);
 }
 
-interface PaxHeaders {
-  [k: string]: string | undefined;
-}
-
-/** The header fields tar-stream gives us (its own typings are partial). */
-export interface TarHeader {
-  name: string;
-  size?: number;
-  mode?: number;
-  mtime?: Date;
-  type?: string | null;
-  linkname?: string | null;
-  uid?: number;
-  gid?: number;
-  devmajor?: number;
-  devminor?: number;
-  pax?: PaxHeaders | null;
-}
-
-/** A tar-stream entry: an async iterable of its content. */
-export interface TarEntrySource extends AsyncIterable<Uint8Array> {
-  header: unknown;
-  resume(): unknown;
-}
+export type { TarHeader } from './tarreader.js';
 
 function timesOf(hdr: TarHeader): { atime: number; mtime: number } {
   const pax = hdr.pax;
@@ -184,19 +163,8 @@ export async function applyLayer(src: Readable, dest: string, opts: ApplyOptions
 
   const { stream } = await decompressStream(src);
   const hash = createHash('sha256');
-  let tarSize = 0;
-  const hasher = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      tarSize += chunk.length;
-      cb(null, chunk);
-    },
-  });
-  const extract = tar.extract();
-  const feeding = pipeline(stream, hasher, extract as unknown as Writable);
-  feeding.catch(() => {
-    /* surfaced through the iterator or awaited below */
-  });
+  const split = opts.tarSplitPath ? new TarSplitWriter(opts.tarSplitPath) : undefined;
+  const reader = new TarReader(stream as AsyncIterable<Buffer>, { sink: split, onChunk: (b) => hash.update(b) });
 
   const dirs: { path: string; atime: number; mtime: number }[] = [];
   const xattrs: XattrSet[] = [];
@@ -204,27 +172,23 @@ export async function applyLayer(src: Readable, dest: string, opts: ApplyOptions
   let size = 0;
 
   try {
-    for await (const entry of extract) {
-      const hdr = entry.header as unknown as TarHeader;
+    for (let entry = await reader.next(); entry; entry = await reader.next()) {
+      const hdr = entry.header;
       if (++entries > maxEntries) throw refuse(`archive has too many entries (more than ${maxEntries})`);
       const hsize = hdr.size ?? 0;
       if (!(hsize >= 0) || hsize > maxEntrySize) throw refuse(`archive entry ${JSON.stringify(hdr.name)} is too large (${hsize} bytes)`);
-      try {
-        await applyEntry(root, hdr, entry as unknown as TarEntrySource, opts, dirs, xattrs, (n) => {
-          size += n;
-          if (size > maxTotal) throw refuse(`archive content exceeds ${maxTotal} bytes`);
-        });
-      } finally {
-        entry.resume();
-      }
+      await applyEntry(root, hdr, entry, opts, dirs, xattrs, (n) => {
+        size += n;
+        if (size > maxTotal) throw refuse(`archive content exceeds ${maxTotal} bytes`);
+      });
     }
-    await feeding;
+    await split?.close();
   } catch (err) {
+    split?.abort();
     stream.destroy();
-    extract.destroy();
-    await feeding.catch(() => undefined);
     throw err;
   }
+  const tarSize = reader.bytesRead;
 
   await setXattrs(xattrs);
   // Directory times last: creating their content would have moved them.
@@ -238,7 +202,7 @@ export async function applyLayer(src: Readable, dest: string, opts: ApplyOptions
 async function applyEntry(
   root: string,
   hdr: TarHeader,
-  entry: TarEntrySource,
+  entry: TarEntry,
   opts: ApplyOptions,
   dirs: { path: string; atime: number; mtime: number }[],
   xattrs: XattrSet[],
@@ -290,6 +254,7 @@ async function applyEntry(
       break;
     case 'file':
     case 'contiguous-file': {
+      entry.claim(posix.relative(root, path));
       const fh = await open(path, 'wx', mode);
       let written = 0;
       try {

@@ -48,6 +48,8 @@ function run(cmd: string, args: string[], input: string): Promise<string> {
       if (code === 0) resolve(Buffer.concat(out).toString('utf8'));
       else reject(new Error(`${cmd} failed (${code}): ${Buffer.concat(err).toString('utf8').trim()}`));
     });
+    // The helper may exit before reading its input (getfattr reads none): EPIPE is not an error.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(input);
   });
 }

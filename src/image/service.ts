@@ -2,10 +2,11 @@
 // root filesystems (dockerd's daemon/images, graphdriver flavour).
 
 import { join } from 'node:path';
+import { mkdir, rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ContainerConfig } from '../api/types/container.js';
-import { conflict, invalidParameter, notFound, type BerthError } from '../pkg/errors.js';
+import { conflict, invalidParameter, isKind, notFound, type BerthError } from '../pkg/errors.js';
 import {
   familiarMatch,
   familiarName,
@@ -20,8 +21,10 @@ import {
 } from '../reference/reference.js';
 import { ReferenceStore } from '../reference/store.js';
 import { LayerStore, type Change, type Mount } from '../layer/store.js';
-import { ImageStore, type ImageConfig, type StoredImage } from './store.js';
+import { ImageStore, type ImageConfig, type StoredImage, type HistoryEntry } from './store.js';
 import { applyChanges, emptyContainerConfig, orderedContainerConfig } from './changes.js';
+import { loadImages, resolveSaveNames, saveImages, type LoadMessage } from './tarexport.js';
+import { chainID as chainOf } from '../layer/store.js';
 
 export type { ImageConfig, HistoryEntry } from './store.js';
 export type { Change, Mount } from '../layer/store.js';
@@ -100,6 +103,44 @@ export interface ListOptions {
 export type UsedBy = (imageId: string) => { id: string; running: boolean } | undefined;
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
+/** The diffID of a tar with nothing in it (1024 zero bytes). */
+export const EMPTY_LAYER_DIFFID = 'sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef';
+
+export interface HistoryItem {
+  Comment: string;
+  Created: number;
+  CreatedBy: string;
+  Id: string;
+  Size: number;
+  Tags: string[] | null;
+}
+
+export interface CommitOptions {
+  containerID: string;
+  parentImageID: string;
+  /** The new image's config (changes applied, merged with the container's). */
+  config: ContainerConfig;
+  /** The container's own config. */
+  containerConfig: ContainerConfig;
+  author?: string;
+  comment?: string;
+  os?: string;
+  repo?: string;
+  tag?: string;
+}
+
+/** dockerd's label / label! filter match on image labels. */
+function matchLabels(filters: Map<string, string[]>, labels: Record<string, string>): boolean {
+  const test = (f: string): boolean => {
+    const eq = f.indexOf('=');
+    if (eq === -1) return f in labels;
+    return labels[f.slice(0, eq)] === f.slice(eq + 1);
+  };
+  if (!(filters.get('label') ?? []).every(test)) return false;
+  const neg = filters.get('label!') ?? [];
+  if (neg.length && neg.some(test)) return false;
+  return true;
+}
 const ACCEPTED_FILTERS = new Set(['dangling', 'label', 'before', 'since', 'reference', 'until']);
 
 /** Go's time.RFC3339Nano of a JS date (UTC, trailing zeros of the fraction trimmed). */
@@ -221,10 +262,19 @@ export class ImageService {
     const layers = await LayerStore.open({ root: opts.root, logger: opts.logger });
     const images = await ImageStore.open(join(imageRoot, 'imagedb'), layers, opts.logger);
     const references = await ReferenceStore.open(join(imageRoot, 'repositories.json'));
-    return new ImageService(layers, images, references, opts);
+    const svc = new ImageService(layers, images, references, opts);
+    // Half-done loads and saves of an earlier run.
+    await rm(svc.tmpDir, { recursive: true, force: true });
+    await mkdir(svc.tmpDir, { recursive: true, mode: 0o700 });
+    return svc;
   }
 
-  private event(action: string, id: string, name?: string): void {
+  /** Scratch space for load and save, on the data root's file system. */
+  get tmpDir(): string {
+    return join(this.opts.root, 'image', 'overlay2', 'tmp');
+  }
+
+  event(action: string, id: string, name?: string): void {
     if (!this.opts.onEvent) return;
     const attrs: Record<string, string> = {};
     const img = this.images.get(id);
@@ -530,7 +580,7 @@ export class ImageService {
   ): Promise<void> {
     const c = this.deleteConflict(imgID, { hard: true, soft: !force, activeReference: true }, usedBy);
     if (c) {
-      const dangling = !this.references.hasReferences(imgID);
+      const dangling = !this.references.hasReferences(imgID) && this.images.children(imgID).length === 0;
       if (quiet && (!dangling || c.used)) return;
       throw c.err;
     }
@@ -602,5 +652,191 @@ export class ImageService {
   async unmountContainer(containerId: string): Promise<void> {
     await this.layers.unmountRW(containerId);
   }
+
+  // ---------- save / load ----------
+
+  /** The archive of the named images (dockerd's `docker save`); names are resolved up front. */
+  async save(names: string[]): Promise<Readable> {
+    const images = resolveSaveNames(this, names);
+    return saveImages(this, images, this.tmpDir);
+  }
+
+  async load(src: Readable, out: (m: LoadMessage) => void, quiet: boolean): Promise<void> {
+    await loadImages(this, src, out, quiet, this.tmpDir);
+  }
+
+  // ---------- history ----------
+
+  async history(name: string): Promise<HistoryItem[]> {
+    const img = this.getImage(name);
+    const items: HistoryItem[] = [];
+    const diffIDs = img.config.rootfs.diff_ids;
+    let n = 0;
+    for (const h of img.config.history ?? []) {
+      let size = 0;
+      if (!h.empty_layer) {
+        if (diffIDs.length <= n) throw new Error('too many non-empty layers in History section');
+        size = this.layers.get(chainOf(diffIDs.slice(0, n + 1)))?.size ?? 0;
+        n++;
+      }
+      items.unshift({
+        Comment: h.comment ?? '',
+        Created: h.created ? Math.floor(Date.parse(h.created) / 1000) : 0,
+        CreatedBy: h.created_by ?? '',
+        Id: '<missing>',
+        Size: size,
+        Tags: null,
+      });
+    }
+    let id: string | undefined = img.id;
+    for (const item of items) {
+      item.Id = id;
+      const tags = this.references.references(id).filter((r) => r.tag !== undefined).map((r) => familiarString(r));
+      item.Tags = tags.length ? tags : null;
+      id = this.images.getParent(id);
+      if (!id || !this.images.get(id)) break;
+    }
+    return items;
+  }
+
+  // ---------- prune ----------
+
+  async prune(filters: Map<string, string[]>, usedBy: UsedBy): Promise<{ ImagesDeleted: { Untagged?: string; Deleted?: string }[] | null; SpaceReclaimed: number }> {
+    for (const k of filters.keys()) {
+      if (!['dangling', 'label', 'label!', 'until'].includes(k)) throw invalidParameter(`invalid filter '${k}'`);
+    }
+    let danglingOnly = true;
+    const dv = filters.get('dangling');
+    if (dv && dv.length) {
+      const v = dv[dv.length - 1]!.toLowerCase();
+      if (v === 'true' || v === '1') danglingOnly = true;
+      else if (v === 'false' || v === '0') danglingOnly = false;
+      else throw invalidParameter(`invalid filter 'dangling=${dv[dv.length - 1]}'`);
+    }
+    let until: number | undefined;
+    for (const v of filters.get('until') ?? []) until = parseUntil(v);
+    const allLayers = this.layers.map();
+    const candidates = danglingOnly ? this.images.heads() : this.images.map();
+    const top: string[] = [];
+    for (const [id, img] of candidates) {
+      if (!this.references.hasReferences(id) && this.images.children(id).length > 0) continue;
+      if (until !== undefined && (!img.config.created || Date.parse(img.config.created) > until)) continue;
+      if (!matchLabels(filters, img.config.config?.Labels ?? {})) continue;
+      top.push(id);
+    }
+    const deleted: { Untagged?: string; Deleted?: string }[] = [];
+    const ignorable = (err: unknown): boolean => isKind(err, 'conflict') || isKind(err, 'not-found');
+    for (const id of top) {
+      if (!this.images.get(id)) continue;
+      const refs = this.references.references(id);
+      if (refs.length > 0) {
+        const shouldDelete = !danglingOnly || !refs.some((r) => r.tag !== undefined);
+        if (!shouldDelete) continue;
+        for (const r of refs) {
+          try {
+            deleted.push(...(await this.remove(familiarString(r), { force: false, noprune: false }, usedBy)));
+          } catch (err) {
+            if (!ignorable(err)) throw err;
+          }
+        }
+      } else {
+        try {
+          deleted.push(...(await this.remove(id.slice(7), { force: false, noprune: false }, usedBy)));
+        } catch (err) {
+          if (!ignorable(err)) throw err;
+        }
+      }
+    }
+    let reclaimed = 0;
+    for (const d of deleted) if (d.Deleted) reclaimed += allLayers.get(d.Deleted)?.size ?? 0;
+    if (deleted.length) this.opts.onEvent?.('prune', '', { reclaimed: String(reclaimed) });
+    return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
+  }
+
+  // ---------- disk usage ----------
+
+  /** Images as `docker system df` shows them (shared sizes, container counts) and the layers' total. */
+  diskUsage(containersByImage: Map<string, number>): { images: ImageSummary[]; layersSize: number } {
+    const layerUsers = new Map<string, number>();
+    const chains = new Map<string, string[]>();
+    for (const [id, img] of this.images.map()) {
+      const list: string[] = [];
+      for (let i = 1; i <= img.config.rootfs.diff_ids.length; i++) list.push(chainOf(img.config.rootfs.diff_ids.slice(0, i)));
+      chains.set(id, list);
+      for (const c of list) layerUsers.set(c, (layerUsers.get(c) ?? 0) + 1);
+    }
+    const images: ImageSummary[] = [];
+    for (const [id, img] of this.images.map()) {
+      const { tags, digests } = this.repoTagsAndDigests(id);
+      let shared = 0;
+      for (const c of chains.get(id) ?? []) if ((layerUsers.get(c) ?? 0) > 1) shared += this.layers.get(c)?.size ?? 0;
+      images.push({
+        Containers: containersByImage.get(id) ?? 0,
+        Created: img.config.created ? Math.floor(Date.parse(img.config.created) / 1000) : 0,
+        Id: id,
+        Labels: img.config.config?.Labels ?? null,
+        ParentId: this.images.getParent(id) ?? '',
+        RepoDigests: digests,
+        RepoTags: tags,
+        SharedSize: shared,
+        Size: img.chainID ? this.layers.size(img.chainID) : 0,
+      });
+    }
+    images.sort((a, b) => b.Created - a.Created);
+    let layersSize = 0;
+    for (const l of this.layers.map().values()) layersSize += l.size;
+    return { images, layersSize };
+  }
+
+  // ---------- commit ----------
+
+  /**
+   * Makes an image of a container's changes on top of its image (dockerd's CommitImage): the RW
+   * layer's diff becomes a new layer (none when empty), with a history entry.
+   */
+  async commit(c: CommitOptions): Promise<string> {
+    let parent: StoredImage | undefined;
+    if (c.parentImageID) {
+      parent = this.images.get(c.parentImageID);
+      if (!parent) throw notFound(`No such image: ${c.parentImageID}`);
+    }
+    const exclude = await this.layers.commitExcludes(c.containerID);
+    const layer = await this.layers.register(this.layers.rwDiffStream(c.containerID, exclude), parent?.chainID || undefined);
+    try {
+      const empty = layer.diffID === EMPTY_LAYER_DIFFID;
+      const diffIDs = [...(parent?.config.rootfs.diff_ids ?? [])];
+      if (!empty) diffIDs.push(layer.diffID);
+      const created = nowRFC3339Nano();
+      const hist: HistoryEntry = { created };
+      if (c.author) hist.author = c.author;
+      const createdBy = (c.containerConfig.Cmd ?? []).join(' ');
+      if (createdBy) hist.created_by = createdBy;
+      if (c.comment) hist.comment = c.comment;
+      if (empty) hist.empty_layer = true;
+      const pc = parent?.config;
+      const img: ImageConfig = {
+        architecture: pc?.architecture || hostArchitecture(),
+        ...(pc?.variant ? { variant: pc.variant } : {}),
+        ...(c.author ? { author: c.author } : {}),
+        config: c.config,
+        container: c.containerID,
+        container_config: c.containerConfig,
+        created,
+        history: [...(pc?.history ?? []), hist],
+        os: c.os || 'linux',
+        ...(pc?.['os.version'] ? { 'os.version': pc['os.version'] } : {}),
+        ...(pc?.['os.features'] ? { 'os.features': pc['os.features'] } : {}),
+        rootfs: { type: 'layers', diff_ids: diffIDs },
+      };
+      const id = await this.images.create(marshalImageConfig(img));
+      this.event('create', id, id);
+      if (parent) await this.images.setParent(id, parent.id);
+      if (c.repo) await this.tagImage(id, repoTagReference(c.repo, c.tag));
+      return id;
+    } finally {
+      await this.layers.release(layer.chainID);
+    }
+  }
+
 }
 

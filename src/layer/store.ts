@@ -6,7 +6,7 @@
 // chainID(1) = diffID(1); chainID(n) = sha256(chainID(n-1) + " " + diffID(n)).
 
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
@@ -14,6 +14,7 @@ import { writeFileAtomic, syncDir } from '../pkg/atomicfile.js';
 import { conflict, errnoCode, invalidParameter, notFound } from '../pkg/errors.js';
 import { applyLayer, type ApplyOptions } from '../archive/apply.js';
 import { packDirectory } from '../archive/pack.js';
+import { rebuildTar, tarSplitSize } from '../archive/tarsplit.js';
 import { Overlay2Driver, type Mount } from '../graphdriver/overlay2/driver.js';
 import { directorySize, overlayChanges, unionReadFile, type Change } from './union.js';
 import { Mutex } from '../pkg/mutex.js';
@@ -41,6 +42,16 @@ interface LayerEntry extends LayerInfo {
 }
 
 const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
+const TAR_SPLIT = 'tar-split.json.gz';
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** chainID of a stack of diffIDs (bottom first). */
 export function chainID(diffIDs: string[]): string {
@@ -217,12 +228,14 @@ export class LayerStore {
       parentEntry.refs++; // held by the new layer, or given back below
     }
     const cacheID = randomBytes(32).toString('hex');
+    const splitTmp = join(this.dbDir, 'tmp', `tar-split-${cacheID}.json.gz`);
     let result;
     try {
       await this.driver.create(cacheID, parentEntry?.cacheID);
-      result = await applyLayer(tarStream, this.driver.diffPath(cacheID), this.opts.apply);
+      result = await applyLayer(tarStream, this.driver.diffPath(cacheID), { ...this.opts.apply, tarSplitPath: splitTmp });
     } catch (err) {
       await this.driver.remove(cacheID).catch(() => undefined);
+      await rm(splitTmp, { force: true });
       if (parentEntry) await this.release(parentEntry.chainID);
       throw err;
     }
@@ -239,7 +252,9 @@ export class LayerStore {
       await writeFileAtomic(join(tmp, 'diff'), result.diffID, 0o644);
       await writeFileAtomic(join(tmp, 'size'), String(result.size), 0o644);
       await writeFileAtomic(join(tmp, 'cache-id'), cacheID, 0o644);
+      await writeFileAtomic(join(tmp, 'tar-size'), String(result.tarSize), 0o644);
       if (parentEntry) await writeFileAtomic(join(tmp, 'parent'), parentEntry.chainID, 0o644);
+      await rename(splitTmp, join(tmp, TAR_SPLIT));
       await rename(tmp, join(this.dbDir, 'sha256', hex(cid)));
       await syncDir(join(this.dbDir, 'sha256'));
       const entry: LayerEntry = {
@@ -254,6 +269,7 @@ export class LayerStore {
       return { entry, existing: false };
     });
     if (committed.existing) {
+      await rm(splitTmp, { force: true });
       await this.driver.remove(cacheID).catch(() => undefined);
       if (parentEntry) await this.release(parentEntry.chainID);
     }
@@ -297,11 +313,27 @@ export class LayerStore {
     await rm(tmp, { recursive: true, force: true });
   }
 
-  /** A tar stream of one layer's own content (overlay whiteouts converted). */
-  tarStream(chainID: string): Readable {
+  /**
+   * The layer's tar stream: the exact bytes it was registered from (its sha256 is the diffID),
+   * rebuilt from the tar-split record and the layer's files, and verified at the end. A layer
+   * without a record (stored by an older berthd) is packed afresh, with another digest.
+   */
+  async tarStream(chainID: string): Promise<{ stream: Readable; exact: boolean }> {
     const l = this.layers.get(chainID);
     if (!l) throw notFound(`layer does not exist: ${chainID}`);
-    return packDirectory(this.driver.diffPath(l.cacheID), { overlayWhiteouts: true });
+    const split = join(this.dbDir, 'sha256', hex(chainID), TAR_SPLIT);
+    if (await exists(split)) return { stream: rebuildTar(split, this.driver.diffPath(l.cacheID), l.diffID), exact: true };
+    this.opts.logger?.warn({ chainID }, 'layer has no tar-split record; its tar will not match its diffID');
+    return { stream: packDirectory(this.driver.diffPath(l.cacheID), { overlayWhiteouts: true }), exact: false };
+  }
+
+  /** Length of the layer's exact tar stream, or undefined for a layer without a record. */
+  async tarSize(chainID: string): Promise<number | undefined> {
+    const d = join(this.dbDir, 'sha256', hex(chainID));
+    const recorded = await readTrim(join(d, 'tar-size'));
+    if (recorded && /^\d+$/.test(recorded)) return Number(recorded);
+    if (await exists(join(d, TAR_SPLIT))) return tarSplitSize(join(d, TAR_SPLIT));
+    return undefined;
   }
 
   /** GraphDriver data of a read-only layer (image inspect). */
@@ -403,9 +435,11 @@ export class LayerStore {
     return [this.driver.diffPath(m.mountID), ...(await this.driver.lowerDirs(m.mountID))];
   }
 
+  /** The container's changes, without the mount points runc made (dockerd's init layer). */
   async changes(containerID: string): Promise<Change[]> {
     const [upper, ...lowers] = await this.rwStack(containerID);
-    return overlayChanges(upper!, lowers);
+    const hidden = new Set((await this.commitExcludes(containerID)).map((p) => `/${p}`));
+    return (await overlayChanges(upper!, lowers)).filter((c) => !hidden.has(c.Path));
   }
 
   async readFile(containerID: string, path: string): Promise<Buffer | undefined> {
@@ -417,9 +451,38 @@ export class LayerStore {
     return directorySize(this.driver.diffPath(this.rw(containerID).mountID));
   }
 
+  /**
+   * What a commit leaves out of the RW layer: the mount points runc made for the files the
+   * daemon bind-mounts (dockerd keeps those in an init layer), and directories that are in the
+   * upper dir only because of them.
+   */
+  async commitExcludes(containerID: string): Promise<string[]> {
+    const [upper, ...lowers] = await this.rwStack(containerID);
+    const out: string[] = [];
+    const candidates = ['etc/hostname', 'etc/hosts', 'etc/resolv.conf', '.dockerenv'];
+    for (const rel of candidates) {
+      const st = await lstat(join(upper!, rel)).catch(() => undefined);
+      if (st && st.isFile() && st.size === 0) out.push(rel);
+    }
+    // Parents holding nothing else and present below: copy-ups only.
+    for (const dir of ['etc']) {
+      const names = await readdir(join(upper!, dir)).catch(() => undefined);
+      if (!names || !names.every((n) => out.includes(`${dir}/${n}`))) continue;
+      let below = false;
+      for (const l of lowers) {
+        if ((await lstat(join(l, dir)).catch(() => undefined))?.isDirectory()) {
+          below = true;
+          break;
+        }
+      }
+      if (below) out.push(dir);
+    }
+    return out;
+  }
+
   /** A tar stream of the container's changes (for commit), in image-layer whiteout form. */
-  rwDiffStream(containerID: string): Readable {
-    return packDirectory(this.driver.diffPath(this.rw(containerID).mountID), { overlayWhiteouts: true });
+  rwDiffStream(containerID: string, exclude: string[] = []): Readable {
+    return packDirectory(this.driver.diffPath(this.rw(containerID).mountID), { overlayWhiteouts: true, exclude });
   }
 }
 

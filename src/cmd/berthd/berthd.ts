@@ -12,6 +12,7 @@ import { systemRoutes } from '../../api/server/router/system.js';
 import { containerRoutes } from '../../api/server/router/container.js';
 import { execRoutes } from '../../api/server/router/exec.js';
 import { imageRoutes } from '../../api/server/router/image.js';
+import { commitRoutes } from '../../api/server/router/commit.js';
 import { errnoCode } from '../../pkg/errors.js';
 import { loadDaemonConfig, type DaemonConfig } from './config.js';
 import { findBinary } from './binaries.js';
@@ -83,6 +84,7 @@ async function main(): Promise<void> {
   containerRoutes(router, daemon);
   execRoutes(router, daemon);
   imageRoutes(router, daemon);
+  commitRoutes(router, daemon);
   const server = await listen(cfg.hosts, router, logger);
   logger.info({ version: BERTH_VERSION, dataRoot: cfg['data-root'], execRoot: cfg['exec-root'] }, 'berthd ready');
 
