@@ -234,3 +234,54 @@ test('refuses truncated archives', async () => {
   await assert.rejects(applyBuf(buf.subarray(0, 2048), t));
   await assertOutsideUntouched();
 });
+
+test('entries that depend on ones still being written apply in tar order', async () => {
+  const t = await target();
+  const many: Ent[] = [];
+  for (let i = 0; i < 40; i++) many.push({ name: `d/f${i}`, body: `v${i}` });
+  await applyBuf(
+    await makeTar([
+      { name: 'd', type: 'directory' },
+      ...many,
+      // the same path again, while the first may still be pending
+      { name: 'd/f1', body: 'second' },
+      // a hard link to a file just written
+      { name: 'd/f2link', type: 'link', linkname: 'd/f2' },
+      // a symlink, then a path through it (resolved chroot-style, inside the layer)
+      { name: 'lnk', type: 'symlink', linkname: 'd' },
+      { name: 'lnk/viasym', body: 'through' },
+      // a directory with pending children replaced by a file, then a dir made implicitly
+      { name: 'gone', type: 'directory' },
+      { name: 'gone/a', body: 'a' },
+      { name: 'gone', body: 'now a file' },
+      { name: 'impl/sub/x', body: 'x' },
+      { name: 'impl/sub', body: 'file over implicit dir' },
+      // odd modes: chmod is still applied
+      { name: 'd/ro', body: 'ro', mode: 0o400 },
+      { name: 'd/sticky', type: 'directory', mode: 0o1777 },
+      { name: 'd/sgid', type: 'directory', mode: 0o2775 },
+      { name: 'd/sgid/in', body: 'in', mode: 0o4755 },
+    ]),
+    t,
+  );
+  for (let i = 0; i < 40; i++) if (i !== 1) assert.equal(await readFile(join(t, 'd', `f${i}`), 'utf8'), `v${i}`);
+  assert.equal(await readFile(join(t, 'd/f1'), 'utf8'), 'second');
+  assert.equal((await stat(join(t, 'd/f2link'))).ino, (await stat(join(t, 'd/f2'))).ino);
+  assert.equal(await readlink(join(t, 'lnk')), 'd');
+  assert.equal(await readFile(join(t, 'd/viasym'), 'utf8'), 'through');
+  assert.equal(await readFile(join(t, 'gone'), 'utf8'), 'now a file');
+  assert.equal(await readFile(join(t, 'impl/sub'), 'utf8'), 'file over implicit dir');
+  assert.equal((await lstat(join(t, 'd/ro'))).mode & 0o7777, 0o400);
+  assert.equal((await lstat(join(t, 'd/sticky'))).mode & 0o7777, 0o1777);
+  assert.equal((await lstat(join(t, 'd/sgid'))).mode & 0o7777, 0o2775);
+  assert.equal((await lstat(join(t, 'd/sgid/in'))).mode & 0o7777, 0o4755);
+  await assertOutsideUntouched();
+});
+
+test('a failing entry after pending writes rejects and leaves nothing running', async () => {
+  const t = await target();
+  const many: Ent[] = [];
+  for (let i = 0; i < 30; i++) many.push({ name: `f${i}`, body: 'x' });
+  await assert.rejects(applyBuf(await makeTar([...many, { name: 'bad', type: 'symlink', linkname: '../../escape' }]), t), /outside of the root/);
+  await assertOutsideUntouched();
+});

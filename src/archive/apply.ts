@@ -7,7 +7,7 @@
 
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { lstat, mkdir, readlink, rm, symlink, link, lchown, chmod, lutimes, open } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readlink, rm, symlink, link, lchown, chmod, lutimes, open } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { invalidParameter, errnoCode, BerthError } from '../pkg/errors.js';
@@ -109,18 +109,22 @@ export async function resolveInRoot(root: string, parts: string[], create: boole
   return posix.join(root, ...stack);
 }
 
-/** Removes whatever is at `p` (never following a symlink), unless it is a dir and keepDir. */
-async function clearPath(p: string, keepDir: boolean): Promise<boolean> {
+/**
+ * Removes whatever is at `p` (never following a symlink), unless it is a dir and keepDir.
+ * Returns what it found: nothing, a directory it kept, or something it removed.
+ */
+async function clearPath(p: string, keepDir: boolean, beforeRemove?: () => Promise<void>): Promise<'none' | 'dir' | 'removed'> {
   let st;
   try {
     st = await lstat(p);
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return false;
+    if (errnoCode(err) === 'ENOENT') return 'none';
     throw err;
   }
-  if (keepDir && st.isDirectory()) return true;
+  if (keepDir && st.isDirectory()) return 'dir';
+  await beforeRemove?.();
   await rm(p, { recursive: true, force: true });
-  return false;
+  return 'removed';
 }
 
 function runMknod(path: string, kind: 'c' | 'b' | 'p', mode: number, major = 0, minor = 0): Promise<void> {
@@ -170,6 +174,17 @@ export async function applyLayer(src: Readable, dest: string, opts: ApplyOptions
   const xattrs: XattrSet[] = [];
   let entries = 0;
   let size = 0;
+  const state: ApplyState = {
+    root,
+    dirCache: new Map(),
+    plainDirs: new Set((st.mode & 0o2000) === 0 ? [root] : []),
+    freshDirs: new Set((await readdir(root)).length === 0 ? [root] : []),
+    created: new Set(),
+    umask: currentUmask(),
+    isRoot: typeof process.geteuid === 'function' && process.geteuid() === 0 && process.getegid!() === 0,
+    pending: new PendingOps(CONCURRENT_OPS),
+  };
+  state.dirCache.set('', root);
 
   try {
     for (let entry = await reader.next(); entry; entry = await reader.next()) {
@@ -177,15 +192,17 @@ export async function applyLayer(src: Readable, dest: string, opts: ApplyOptions
       if (++entries > maxEntries) throw refuse(`archive has too many entries (more than ${maxEntries})`);
       const hsize = hdr.size ?? 0;
       if (!(hsize >= 0) || hsize > maxEntrySize) throw refuse(`archive entry ${JSON.stringify(hdr.name)} is too large (${hsize} bytes)`);
-      await applyEntry(root, hdr, entry, opts, dirs, xattrs, (n) => {
+      await applyEntry(state, hdr, entry, opts, dirs, xattrs, (n) => {
         size += n;
         if (size > maxTotal) throw refuse(`archive content exceeds ${maxTotal} bytes`);
       });
     }
+    await state.pending.drain();
     await split?.close();
   } catch (err) {
     split?.abort();
     stream.destroy();
+    await state.pending.settle();
     throw err;
   }
   const tarSize = reader.bytesRead;
@@ -199,8 +216,129 @@ export async function applyLayer(src: Readable, dest: string, opts: ApplyOptions
   return { diffID: `sha256:${hash.digest('hex')}`, size, tarSize, entries };
 }
 
+/** What one layer application knows about the directory it fills (nothing else writes there). */
+interface ApplyState {
+  root: string;
+  /** Parent components (joined with '/') → the real directory they resolved to. */
+  dirCache: Map<string, string>;
+  /** Real directories known to lack S_ISGID: what is created in them is owned by us, group 0. */
+  plainDirs: Set<string>;
+  /** Directories this application made (empty when made): a name not in `created` is absent there. */
+  freshDirs: Set<string>;
+  /** Every path this application created. */
+  created: Set<string>;
+  umask: number;
+  /** Running as uid 0 / gid 0: what we create is 0:0 unless its directory is set-group-ID. */
+  isRoot: boolean;
+  pending: PendingOps;
+}
+
+/**
+ * Small regular files and symlinks are created off the main sequence, a bounded number at a time,
+ * so the file system works on several while the next entries are read. Each one touches only its
+ * own new path; anything that could depend on a pending path (the same path again, a hard link, a
+ * removal, resolving an unknown directory, mknod) waits for them first.
+ */
+class PendingOps {
+  private readonly inflight = new Map<string, Promise<void>>();
+  private failed: { err: unknown } | undefined;
+
+  constructor(private readonly limit: number) {}
+
+  has(path: string): boolean {
+    return this.inflight.has(path);
+  }
+
+  private check(): void {
+    if (this.failed) throw this.failed.err;
+  }
+
+  async add(path: string, task: () => Promise<void>): Promise<void> {
+    this.check();
+    while (this.inflight.size >= this.limit) await Promise.race(this.inflight.values());
+    this.check();
+    const p = task()
+      .catch((err: unknown) => {
+        this.failed ??= { err };
+      })
+      .finally(() => this.inflight.delete(path));
+    this.inflight.set(path, p);
+  }
+
+  /** Waits for every pending operation; throws the first failure. */
+  async drain(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.all(this.inflight.values());
+    this.check();
+  }
+
+  /** Waits for every pending operation, ignoring failures (the apply is failing anyway). */
+  async settle(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.all(this.inflight.values());
+  }
+}
+
+/** In-flight creations at a time, and the largest file created that way (its bytes are held). */
+const CONCURRENT_OPS = 16;
+const CONCURRENT_MAX_SIZE = 1 << 20;
+
+function currentUmask(): number {
+  try {
+    // process.umask() without an argument reads it (a documentation-only deprecation).
+    return process.umask();
+  } catch {
+    return 0o777; // unknown (a worker thread): never skip a chmod
+  }
+}
+
+/** resolveInRoot with a cache of the directories this layer already resolved or created. */
+async function resolveDir(state: ApplyState, parts: string[]): Promise<string> {
+  const key = parts.join('/');
+  const hit = state.dirCache.get(key);
+  if (hit !== undefined) return hit;
+  // A pending symlink could be one of the components.
+  await state.pending.drain();
+  const dir = await resolveInRoot(state.root, parts, true);
+  state.dirCache.set(key, dir);
+  // Directories it made lie along the resolved path (what follows a made one is made too).
+  for (let d = dir; d.length > state.root.length && d.startsWith(state.root + '/'); d = posix.dirname(d)) state.created.add(d);
+  return dir;
+}
+
+/** Something is about to be removed from the layer: directories resolved before may go. */
+async function beforeRemove(state: ApplyState): Promise<void> {
+  await state.pending.drain();
+  state.dirCache.clear();
+  state.plainDirs.clear();
+  state.freshDirs.clear();
+}
+
+/** clearPath, skipping the lstat where this application knows nothing is there. */
+async function clearEntryPath(state: ApplyState, parentDir: string, path: string, keepDir: boolean): Promise<'none' | 'dir' | 'removed'> {
+  if (state.pending.has(path)) await state.pending.drain();
+  if (state.freshDirs.has(parentDir) && !state.created.has(path)) return 'none';
+  return clearPath(path, keepDir, () => beforeRemove(state));
+}
+
+function paxXattrs(hdr: TarHeader, path: string, xattrs: XattrSet[]): void {
+  if (!hdr.pax) return;
+  for (const [k, v] of Object.entries(hdr.pax)) {
+    if (k.startsWith('SCHILY.xattr.') && v !== undefined) {
+      xattrs.push({ path, name: k.slice('SCHILY.xattr.'.length), value: Buffer.from(v, 'binary') });
+    }
+  }
+}
+
+/** Bytes buffered before a file write: few, large writes rather than one per network chunk. */
+const WRITE_BATCH = 1 << 20;
+
+async function writeAll(fh: import('node:fs/promises').FileHandle, chunks: Buffer[], len: number): Promise<void> {
+  const b = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, len);
+  let off = 0;
+  while (off < b.length) off += (await fh.write(b, off, b.length - off)).bytesWritten;
+}
+
 async function applyEntry(
-  root: string,
+  state: ApplyState,
   hdr: TarHeader,
   entry: TarEntry,
   opts: ApplyOptions,
@@ -214,12 +352,16 @@ async function applyEntry(
   const gid = hdr.gid ?? 0;
   const mode = (hdr.mode ?? 0o644) & 0o7777;
   const { atime, mtime } = timesOf(hdr);
+  const root = state.root;
 
   if (parts.length === 0) {
     // The root itself ("./"): only a directory may describe it.
     if (type !== 'directory') throw refuse(`invalid entry ${JSON.stringify(hdr.name)}: the root must be a directory`);
+    await state.pending.drain();
     if (!opts.noLchown) await lchown(root, uid, gid);
     await chmod(root, mode);
+    if (mode & 0o2000) state.plainDirs.delete(root);
+    else state.plainDirs.add(root);
     dirs.push({ path: root, atime, mtime });
     return;
   }
@@ -229,7 +371,7 @@ async function applyEntry(
 
   // Whiteouts.
   if (base.startsWith(WHITEOUT_PREFIX)) {
-    const parentDir = await resolveInRoot(root, parentParts, true);
+    const parentDir = await resolveDir(state, parentParts);
     if (base === WHITEOUT_OPAQUE_DIR) {
       xattrs.push({ path: parentDir, name: OVERLAY_OPAQUE_XATTR, value: Buffer.from('y') });
       return;
@@ -238,34 +380,79 @@ async function applyEntry(
     const original = base.slice(WHITEOUT_PREFIX.length);
     if (original === '' || original === '.' || original === '..') throw refuse(`invalid whiteout ${JSON.stringify(hdr.name)}`);
     const p = posix.join(parentDir, original);
-    await clearPath(p, false);
+    await clearEntryPath(state, parentDir, p, false);
     await makeWhiteout(p, uid, gid, opts.noLchown);
+    state.created.add(p);
     return;
   }
 
-  const parentDir = await resolveInRoot(root, parentParts, true);
+  const parentDir = await resolveDir(state, parentParts);
   const path = posix.join(parentDir, base);
-  const exists = await clearPath(path, type === 'directory');
+  if (type === 'link') await state.pending.drain(); // its target may be pending
+  const exists = (await clearEntryPath(state, parentDir, path, type === 'directory')) === 'dir';
+  // A new node in a directory without S_ISGID, made by root, is already owned 0:0, and open/mkdir
+  // gave it exactly `mode` when no bit of it is special or masked: then chown/chmod change nothing.
+  const plainParent = state.plainDirs.has(parentDir);
+  const ownedRight = !exists && state.isRoot && uid === 0 && gid === 0 && plainParent;
+  const modeRight = !exists && (mode & 0o7000) === 0 && (mode & state.umask) === 0 && (type !== 'directory' || plainParent);
+
+  state.created.add(path);
+  const chown = !opts.noLchown && !ownedRight;
 
   switch (type) {
     case 'directory':
-      if (!exists) await mkdir(path, mode);
+      if (!exists) {
+        await mkdir(path, mode);
+        state.freshDirs.add(path);
+      }
+      state.dirCache.set(parts.join('/'), path);
       dirs.push({ path, atime, mtime });
       break;
     case 'file':
     case 'contiguous-file': {
       entry.claim(posix.relative(root, path));
+      const size = hdr.size ?? 0;
+      if (size <= CONCURRENT_MAX_SIZE) {
+        const chunks: Buffer[] = [];
+        let got = 0;
+        for await (const chunk of entry) {
+          chunks.push(chunk);
+          got += chunk.length;
+        }
+        if (got !== size) throw refuse(`short read for ${JSON.stringify(hdr.name)}`);
+        addSize(got);
+        const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, got);
+        const setMode = !modeRight;
+        paxXattrs(hdr, path, xattrs);
+        await state.pending.add(path, async () => {
+          const fh = await open(path, 'wx', mode);
+          try {
+            if (data.length > 0) await writeAll(fh, [data], data.length);
+            if (chown) await fh.chown(uid, gid);
+            if (setMode) await fh.chmod(mode); // after chown, which clears set-id bits
+            await fh.utimes(atime, mtime);
+          } finally {
+            await fh.close();
+          }
+        });
+        return;
+      }
       const fh = await open(path, 'wx', mode);
       let written = 0;
       try {
+        let pend: Buffer[] = [];
+        let pendLen = 0;
         for await (const chunk of entry) {
-          let off = 0;
-          while (off < chunk.length) {
-            const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
-            off += bytesWritten;
-          }
+          pend.push(chunk);
+          pendLen += chunk.length;
           written += chunk.length;
+          if (pendLen >= WRITE_BATCH) {
+            await writeAll(fh, pend, pendLen);
+            pend = [];
+            pendLen = 0;
+          }
         }
+        if (pendLen > 0) await writeAll(fh, pend, pendLen);
       } finally {
         await fh.close();
       }
@@ -283,8 +470,13 @@ async function applyEntry(
           throw refuse(`invalid symlink ${JSON.stringify(hdr.name)} -> ${JSON.stringify(target)}: outside of the root`);
         }
       }
-      await symlink(target, path);
-      break;
+      paxXattrs(hdr, path, xattrs);
+      await state.pending.add(path, async () => {
+        await symlink(target, path);
+        if (chown) await lchown(path, uid, gid);
+        await lutimes(path, atime, mtime);
+      });
+      return;
     }
     case 'link': {
       const tparts = cleanEntryPath(hdr.linkname ?? '', 'hardlink target');
@@ -307,26 +499,28 @@ async function applyEntry(
       return; // shares the target's inode and metadata
     }
     case 'character-device':
+      await state.pending.drain();
       await runMknod(path, 'c', mode, hdr.devmajor ?? 0, hdr.devminor ?? 0);
       break;
     case 'block-device':
+      await state.pending.drain();
       await runMknod(path, 'b', mode, hdr.devmajor ?? 0, hdr.devminor ?? 0);
       break;
     case 'fifo':
+      await state.pending.drain();
       await runMknod(path, 'p', mode);
       break;
     default:
       throw refuse(`unhandled tar header type ${String(type)} for ${JSON.stringify(hdr.name)}`);
   }
 
-  if (!opts.noLchown) await lchown(path, uid, gid);
-  if (type !== 'symlink') await chmod(path, mode); // after chown, which clears set-id bits
-  if (hdr.pax) {
-    for (const [k, v] of Object.entries(hdr.pax)) {
-      if (k.startsWith('SCHILY.xattr.') && v !== undefined) {
-        xattrs.push({ path, name: k.slice('SCHILY.xattr.'.length), value: Buffer.from(v, 'binary') });
-      }
-    }
+  if (chown) await lchown(path, uid, gid);
+  const isDevice = type === 'character-device' || type === 'block-device' || type === 'fifo';
+  if (isDevice || !modeRight) await chmod(path, mode); // after chown, which clears set-id bits
+  if (type === 'directory') {
+    if (mode & 0o2000) state.plainDirs.delete(path);
+    else state.plainDirs.add(path);
   }
+  paxXattrs(hdr, path, xattrs);
   if (type !== 'directory') await lutimes(path, atime, mtime);
 }

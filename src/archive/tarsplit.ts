@@ -22,7 +22,7 @@ const FLUSH_AT = 48 * 1024;
 
 /** Writes a tar-split record to `path`. Call `close()` at the end, `abort()` on failure. */
 export class TarSplitWriter implements SplitSink {
-  private readonly gz = zlib.createGzip({ level: 6 });
+  private readonly gz = zlib.createGzip({ level: 1 });
   private readonly out;
   private readonly done: Promise<void>;
   private pending: Buffer[] = [];

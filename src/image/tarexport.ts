@@ -23,7 +23,7 @@ import {
   tagNameOnly,
   type Reference,
 } from '../reference/reference.js';
-import { chainID } from '../layer/store.js';
+import { chainID, type StagedLayer } from '../layer/store.js';
 import { cleanEntryPath, resolveInRoot } from '../archive/apply.js';
 import { decompressStream } from '../archive/compression.js';
 import { TarReader } from '../archive/tarreader.js';
@@ -253,7 +253,23 @@ const MAX_META_FILE = 64 << 20;
  * absolute names) and symlinks that point out of it; only directories, regular files and
  * in-root symlinks are kept.
  */
-export async function extractArchive(src: Readable, root: string): Promise<void> {
+export interface ExtractOptions {
+  /**
+   * Takes the content of a regular file that begins like an uncompressed tar instead of writing
+   * it (the file is left empty). Must consume or abandon `body` and not throw: whatever it leaves
+   * unread is skipped.
+   */
+  stageLayer?: (path: string, body: Readable) => Promise<void>;
+}
+
+/** An uncompressed tar: ustar, GNU or PAX magic in the first header. */
+function looksLikeTar(head: Buffer): boolean {
+  if (head.length < 512) return false;
+  const magic = head.toString('latin1', 257, 263);
+  return magic === 'ustar\0' || magic === 'ustar ';
+}
+
+export async function extractArchive(src: Readable, root: string, opts: ExtractOptions = {}): Promise<void> {
   const { stream } = await decompressStream(src);
   const reader = new TarReader(stream as AsyncIterable<Buffer>);
   try {
@@ -274,13 +290,47 @@ export async function extractArchive(src: Readable, root: string): Promise<void>
         case 'contiguous-file': {
           await rm(path, { force: true, recursive: true });
           const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+          const it = e[Symbol.asyncIterator]();
+          let pend: Buffer[] = [];
+          let pendLen = 0;
+          let staging = false;
           try {
-            for await (const chunk of e) {
-              let off = 0;
-              while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+            if (opts.stageLayer && (h.size ?? 0) >= 1024) {
+              while (pendLen < 512) {
+                const r = await it.next();
+                if (r.done) break;
+                pend.push(r.value);
+                pendLen += r.value.length;
+              }
+              staging = looksLikeTar(pend.length === 1 ? pend[0]! : Buffer.concat(pend, pendLen));
+            }
+            if (!staging) {
+              // Few large writes, not one per network chunk.
+              const flush = async (): Promise<void> => {
+                const b = pend.length === 1 ? pend[0]! : Buffer.concat(pend, pendLen);
+                pend = [];
+                pendLen = 0;
+                let off = 0;
+                while (off < b.length) off += (await fh.write(b, off, b.length - off)).bytesWritten;
+              };
+              for (let r = await it.next(); !r.done; r = await it.next()) {
+                pend.push(r.value);
+                pendLen += r.value.length;
+                if (pendLen >= 1 << 20) await flush();
+              }
+              if (pendLen > 0) await flush();
             }
           } finally {
             await fh.close();
+          }
+          if (staging) {
+            // A layer tar: applied as it streams by; the file stays empty, a placeholder for its path.
+            const head = pend;
+            const rest = async function* (): AsyncGenerator<Buffer> {
+              yield* head;
+              for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+            };
+            await opts.stageLayer!(path, Readable.from(rest(), { objectMode: false }));
           }
           break;
         }
@@ -362,8 +412,19 @@ export async function loadImages(svc: ImageService, src: Readable, out: (m: Load
   await mkdir(tmpDir, { recursive: true, mode: 0o700 });
   const dir = await mkdtemp(join(tmpDir, 'load-'));
   const held: string[] = [];
+  // Layer tars are applied while the archive streams in (their order and parents are only known
+  // from manifest.json, which comes last); registered below once the manifest names them.
+  const staged = new Map<string, { layer?: StagedLayer; error?: unknown; adoptedBy?: string }>();
+  const stageLayer = async (path: string, body: Readable): Promise<void> => {
+    try {
+      staged.set(path, { layer: await svc.layers.stage(body) });
+    } catch (err) {
+      body.destroy();
+      staged.set(path, { error: err });
+    }
+  };
   try {
-    await extractArchive(src, dir);
+    await extractArchive(src, dir, { stageLayer });
     let manifestPath: string;
     try {
       manifestPath = await resolveFileInRoot(dir, 'manifest.json');
@@ -410,8 +471,31 @@ export async function loadImages(svc: ImageService, src: Readable, out: (m: Load
           continue;
         }
         const file = await resolveFileInRoot(dir, layerFiles[i]!);
-        const total = (await stat(file)).size;
-        let body: Readable = createReadStream(file);
+        const st = staged.get(file);
+        if (st?.error !== undefined) throw st.error;
+        if (st?.layer && st.adoptedBy === undefined) {
+          const layer = await svc.layers.registerStaged(st.layer, parent);
+          st.adoptedBy = layer.chainID;
+          held.push(layer.chainID);
+          if (!quiet) {
+            const total = st.layer.tarSize;
+            out({ status: 'Loading layer', progressDetail: { current: total, total }, progress: progressBar(total, total), id: hexOf(diffID).slice(0, 12) });
+          }
+          if (layer.diffID !== diffID) {
+            throw invalidParameter(`invalid diffID for layer ${i}: expected "${diffID}", got "${layer.diffID}"`);
+          }
+          continue;
+        }
+        let total: number;
+        let body: Readable;
+        if (st?.adoptedBy !== undefined) {
+          // The same tar again, under another parent: rebuilt from the layer it became.
+          total = st.layer!.tarSize;
+          body = (await svc.layers.tarStream(st.adoptedBy)).stream;
+        } else {
+          total = (await stat(file)).size;
+          body = createReadStream(file, { highWaterMark: 1 << 20 });
+        }
         if (!quiet) {
           const id = hexOf(diffID).slice(0, 12);
           let cur = 0;
@@ -470,6 +554,7 @@ export async function loadImages(svc: ImageService, src: Readable, out: (m: Load
     }
     if (refCount === 0 && idLines) out({ stream: idLines });
   } finally {
+    for (const st of staged.values()) if (st.layer && st.adoptedBy === undefined) await svc.layers.discardStaged(st.layer);
     for (const cid of held) await svc.layers.release(cid).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   }

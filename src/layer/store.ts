@@ -6,7 +6,7 @@
 // chainID(1) = diffID(1); chainID(n) = sha256(chainID(n-1) + " " + diffID(n)).
 
 import { createHash, randomBytes } from 'node:crypto';
-import { lstat, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
@@ -35,6 +35,16 @@ export interface RWLayerInfo {
   containerID: string;
   mountID: string;
   parent?: string;
+}
+
+/** A layer tar applied into a driver directory of its own, not yet a layer (LayerStore.stage). */
+export interface StagedLayer {
+  cacheID: string;
+  diffID: string;
+  size: number;
+  tarSize: number;
+  /** Its tar-split record, under the store's tmp dir. */
+  splitTmp: string;
 }
 
 interface LayerEntry extends LayerInfo {
@@ -220,25 +230,75 @@ export class LayerStore {
    * stored once: the later one only takes a reference.
    */
   async register(tarStream: Readable, parent?: string): Promise<LayerInfo & { existing: boolean }> {
-    let parentEntry: LayerEntry | undefined;
-    if (parent !== undefined && parent !== '') {
-      if (!DIGEST_RE.test(parent)) throw invalidParameter(`invalid parent layer ${parent}`);
-      parentEntry = this.layers.get(parent);
-      if (!parentEntry) throw notFound(`layer does not exist: ${parent}`);
-      parentEntry.refs++; // held by the new layer, or given back below
-    }
-    const cacheID = randomBytes(32).toString('hex');
-    const splitTmp = join(this.dbDir, 'tmp', `tar-split-${cacheID}.json.gz`);
-    let result;
+    const parentEntry = this.holdParent(parent);
+    let staged: StagedLayer;
     try {
-      await this.driver.create(cacheID, parentEntry?.cacheID);
-      result = await applyLayer(tarStream, this.driver.diffPath(cacheID), { ...this.opts.apply, tarSplitPath: splitTmp });
+      staged = await this.applyInto(tarStream, parentEntry?.cacheID);
     } catch (err) {
-      await this.driver.remove(cacheID).catch(() => undefined);
-      await rm(splitTmp, { force: true });
       if (parentEntry) await this.release(parentEntry.chainID);
       throw err;
     }
+    return this.commit(staged, parentEntry);
+  }
+
+  /**
+   * Applies a layer tarball into a new directory that is not (yet) a layer: its parent is not
+   * known. Hand it to registerStaged, or to discardStaged; a crash leaves only sweepable debris.
+   */
+  async stage(tarStream: Readable): Promise<StagedLayer> {
+    return this.applyInto(tarStream, undefined);
+  }
+
+  /** register() for a staged layer: the same, without applying the tar again. */
+  async registerStaged(staged: StagedLayer, parent?: string): Promise<LayerInfo & { existing: boolean }> {
+    const parentEntry = this.holdParent(parent);
+    if (!parentEntry) return this.commit(staged, undefined);
+    // The layer needs its parent's lowers: make the directory anew and move the files into it.
+    const cacheID = randomBytes(32).toString('hex');
+    try {
+      await this.driver.create(cacheID, parentEntry.cacheID);
+      await rmdir(this.driver.diffPath(cacheID));
+      await rename(this.driver.diffPath(staged.cacheID), this.driver.diffPath(cacheID));
+    } catch (err) {
+      await this.driver.remove(cacheID).catch(() => undefined);
+      await this.discardStaged(staged);
+      await this.release(parentEntry.chainID);
+      throw err;
+    }
+    await this.driver.remove(staged.cacheID).catch(() => undefined);
+    return this.commit({ ...staged, cacheID }, parentEntry);
+  }
+
+  async discardStaged(staged: StagedLayer): Promise<void> {
+    await this.driver.remove(staged.cacheID).catch(() => undefined);
+    await rm(staged.splitTmp, { force: true });
+  }
+
+  private holdParent(parent?: string): LayerEntry | undefined {
+    if (parent === undefined || parent === '') return undefined;
+    if (!DIGEST_RE.test(parent)) throw invalidParameter(`invalid parent layer ${parent}`);
+    const parentEntry = this.layers.get(parent);
+    if (!parentEntry) throw notFound(`layer does not exist: ${parent}`);
+    parentEntry.refs++; // held by the new layer, or given back
+    return parentEntry;
+  }
+
+  private async applyInto(tarStream: Readable, parentCacheID: string | undefined): Promise<StagedLayer> {
+    const cacheID = randomBytes(32).toString('hex');
+    const splitTmp = join(this.dbDir, 'tmp', `tar-split-${cacheID}.json.gz`);
+    try {
+      await this.driver.create(cacheID, parentCacheID);
+      const r = await applyLayer(tarStream, this.driver.diffPath(cacheID), { ...this.opts.apply, tarSplitPath: splitTmp });
+      return { cacheID, splitTmp, diffID: r.diffID, size: r.size, tarSize: r.tarSize };
+    } catch (err) {
+      await this.driver.remove(cacheID).catch(() => undefined);
+      await rm(splitTmp, { force: true });
+      throw err;
+    }
+  }
+
+  private async commit(result: StagedLayer, parentEntry: LayerEntry | undefined): Promise<LayerInfo & { existing: boolean }> {
+    const { cacheID, splitTmp } = result;
     const cid = parentEntry ? chainID([parentEntry.chainID, result.diffID]) : result.diffID;
 
     const committed = await this.lock.run(async () => {
