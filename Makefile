@@ -15,7 +15,7 @@ deps:
 	fi
 	@[ -f $(NPM_STAMP) ] && [ $(NPM_STAMP) -nt package-lock.json ] || npm ci --no-audit --no-fund
 
-dist/.built: $(shell find src integration integration-cli hack -name '*.ts' -o -name '*.proto' 2>/dev/null) tsconfig.json package-lock.json
+dist/.built: $(shell find src integration integration-cli hack -name '*.ts' -o -name '*.cts' -o -name '*.proto' 2>/dev/null) tsconfig.json package-lock.json
 	npx tsc -p tsconfig.json
 	node hack/copy-assets.mjs
 	@touch $@
