@@ -9,9 +9,12 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import { before, after, afterEach } from 'node:test';
 import { Client } from '../src/client/client.js';
+import { randomBytes, randomInt } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 
 export const DOCKER_BIN = '/usr/local/bin/docker';
-const BERTHD_MAIN = fileURLToPath(new URL('../src/cmd/berthd/main.js', import.meta.url));
+const BERTHD_MAIN = fileURLToPath(new URL('../src/cmd/berthd/main.cjs', import.meta.url));
 
 export interface StartOptions {
   /** Extra berthd flags. */
@@ -63,6 +66,8 @@ class BerthDaemon implements Daemon {
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
   private cleaned = false;
+  /** The daemon's nftables table, removed at cleanup. */
+  firewallTable = 'berth';
 
   constructor(
     readonly dir: string,
@@ -160,7 +165,16 @@ class BerthDaemon implements Daemon {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     child.kill(opts.kill ? 'SIGKILL' : 'SIGTERM');
-    const timedOut = await Promise.race([this.exited.then(() => false), delay(opts.timeoutMs ?? 30_000).then(() => true)]);
+    // The timer is cancelled once berthd exits: a pending one would keep the test process alive.
+    const timer = new AbortController();
+    const timedOut = await Promise.race([
+      this.exited.then(() => false),
+      delay(opts.timeoutMs ?? 30_000, undefined, { signal: timer.signal }).then(
+        () => true,
+        () => false,
+      ),
+    ]);
+    timer.abort();
     if (timedOut) {
       child.kill('SIGKILL');
       await this.exited;
@@ -232,6 +246,7 @@ class BerthDaemon implements Daemon {
     await step('kill processes', () => killProcessesMentioning(roots));
     await step('unmount', () => unmountUnder(roots));
     await step('cgroups', () => removeCgroups(containerIds));
+    await step('network', () => removeNetworking(this.dataRoot, this.firewallTable));
     for (const d of roots) await step(`remove ${d}`, () => removeDir(d));
     if (problems.length) console.error(`berth harness cleanup:\n  ${problems.join('\n  ')}`);
   }
@@ -243,8 +258,18 @@ export async function startDaemon(opts: StartOptions = {}): Promise<Daemon> {
   const dir = await mkdtemp('/tmp/berth-it-');
   const execRoot = await mkdtemp('/tmp/bt-');
   await mkdir(join(dir, 'docker-config'));
-  await writeFile(join(dir, 'daemon.json'), JSON.stringify(opts.config ?? {}));
+  // Networking of its own, so test daemons never clash with each other or a real berthd: bridge,
+  // nftables table and address pool (a random 10.x.0.0/16 in /24s) unless the test chose.
+  const tag = randomBytes(3).toString('hex');
+  const config: Record<string, unknown> = {
+    bridge: `bt${tag}`,
+    'firewall-table': `berth_t${tag}`,
+    'default-address-pools': [{ base: `10.${64 + randomInt(180)}.0.0/16`, size: 24 }],
+    ...(opts.config ?? {}),
+  };
+  await writeFile(join(dir, 'daemon.json'), JSON.stringify(config));
   const d = new BerthDaemon(dir, execRoot, opts);
+  d.firewallTable = String(config['firewall-table']);
   try {
     await d.start();
   } catch (err) {
@@ -258,11 +283,28 @@ export async function startDaemon(opts: StartOptions = {}): Promise<Daemon> {
  * Registers node:test hooks for a test file: a daemon started in `before`, cleaned up in
  * `after` (its log printed if a test failed; kept on disk with BERTH_TEST_KEEP=1).
  */
-export function useDaemon(opts: StartOptions = {}): { readonly daemon: Daemon; readonly client: Client } {
+export function useDaemon(
+  opts: StartOptions & {
+    /**
+     * Runs in the same `before` hook once the daemon answers (e.g. importing fixtures).
+     * Node 20 runs a file's top-level `before` hooks concurrently, so a separate hook could
+     * run before the daemon is up.
+     */
+    setup?: (daemon: Daemon) => Promise<void>;
+  } = {},
+): { readonly daemon: Daemon; readonly client: Client } {
   let daemon: Daemon | undefined;
   let failed = false;
   before(async () => {
     daemon = await startDaemon(opts);
+    if (opts.setup) {
+      try {
+        await opts.setup(daemon);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
   });
   afterEach((t) => {
     // `passed` is on TestContext (Node ≥ 20.x) but not in every @types/node.
@@ -438,4 +480,18 @@ async function removeDir(dir: string): Promise<void> {
       await delay(200);
     }
   }
+}
+
+/**
+ * Kernel state berthd's networking leaves for live restore: the bridges of its networks (from
+ * its state file) and its nftables table. Namespaces are bind mounts under the exec root (gone
+ * with `unmountUnder`), and veths die with their namespace.
+ */
+async function removeNetworking(dataRoot: string, table: string): Promise<void> {
+  const run = promisify(execFile);
+  const state = await readFile(join(dataRoot, 'network', 'state.json'), 'utf8').then((t) => JSON.parse(t) as { networks?: { bridge?: string }[] }).catch(() => undefined);
+  for (const n of state?.networks ?? []) {
+    if (n.bridge) await run('ip', ['link', 'del', n.bridge]).catch(() => undefined);
+  }
+  await run('nft', ['delete', 'table', 'ip', table]).catch(() => undefined);
 }

@@ -1,0 +1,130 @@
+// Small helpers shared by the integration/*.test.ts files: raw requests that expose status
+// and headers, error assertions, polling, and "run a container to its end".
+
+import http, { type IncomingHttpHeaders } from 'node:http';
+import assert from 'node:assert/strict';
+import { setTimeout as delay } from 'node:timers/promises';
+import { ApiError, type Client, type ContainerCreateBody, type StdOutput } from '../src/client/client.js';
+
+export interface RawResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  text: string;
+  /** The body parsed as JSON, or undefined when it is not JSON. */
+  json: unknown;
+}
+
+/**
+ * One HTTP request on its own connection, whatever the status: for tests that look at
+ * status codes, headers or bodies the typed client would turn into exceptions.
+ */
+export function raw(
+  socketPath: string,
+  method: string,
+  path: string,
+  opts: { body?: string | Buffer; headers?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+    if (opts.body !== undefined) {
+      headers['Content-Length'] = String(Buffer.byteLength(opts.body));
+      headers['Content-Type'] ??= 'application/json';
+    }
+    const req = http.request({ socketPath, method, path, headers, agent: false, timeout: opts.timeoutMs ?? 20_000 });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timed out`)));
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        const text = body.toString('utf8');
+        let json: unknown;
+        try {
+          json = text.trim() ? JSON.parse(text) : undefined;
+        } catch {
+          json = undefined;
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text, json });
+      });
+    });
+    req.end(opts.body);
+  });
+}
+
+/** Asserts that `p` rejects with an ApiError of `status`, and a message equal to / matching `message`. */
+export async function rejectsApi(p: Promise<unknown>, status: number, message?: string | RegExp): Promise<ApiError> {
+  let err: unknown;
+  try {
+    await p;
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err instanceof ApiError, `expected an API error ${status}, got ${err === undefined ? 'success' : String(err)}`);
+  assert.equal(err.status, status, `status (message: ${err.message})`);
+  if (typeof message === 'string') assert.equal(err.message, message);
+  else if (message) assert.match(err.message, message);
+  return err;
+}
+
+/** Polls `fn` until it returns a truthy value (which it resolves with), or fails after `timeoutMs`. */
+export async function waitFor<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 10_000, intervalMs = 50): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await delay(intervalMs);
+  }
+}
+
+/** Rejects if `p` takes longer than `ms`. */
+export async function within<T>(ms: number, p: Promise<T>, what = 'operation'): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_r, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export interface RunResult extends StdOutput {
+  id: string;
+  exitCode: number;
+}
+
+/** Creates, starts and waits for a container; resolves with its exit code and logs. */
+export async function runToExit(client: Client, body: ContainerCreateBody, opts: { name?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  const { Id } = await client.containerCreate({ Image: 'busybox:latest', ...body }, { name: opts.name });
+  const waited = client.containerWait(Id, 'next-exit');
+  // The wait's headers are flushed at once; give the request a moment to register.
+  await delay(20);
+  await client.containerStart(Id);
+  const { StatusCode } = await within(opts.timeoutMs ?? 20_000, waited, `container ${Id.slice(0, 12)} exit`);
+  const logs = await client.containerLogs(Id);
+  return { id: Id, exitCode: StatusCode, stdout: logs.stdout, stderr: logs.stderr };
+}
+
+/** Creates and starts a long-running container (`sleep`), resolving with its ID. */
+export async function runDetached(client: Client, body: ContainerCreateBody = {}, name?: string): Promise<string> {
+  const { Id } = await client.containerCreate({ Image: 'busybox:latest', Cmd: ['sleep', '300'], ...body }, { name });
+  await client.containerStart(Id);
+  return Id;
+}
+
+/** Force-removes containers, ignoring the ones already gone. */
+export async function removeAll(client: Client, ids: Iterable<string>): Promise<void> {
+  for (const id of ids) await client.containerRemove(id, { force: true }).catch(() => undefined);
+}
