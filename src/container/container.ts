@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import type { ContainerConfig, HostConfig } from '../api/types/container.js';
 import { writeJSONAtomic } from '../pkg/atomicfile.js';
 import { Mutex } from '../pkg/mutex.js';
+import type { MountPoint } from '../volume/types.js';
+import type { EndpointSettings } from '../network/types.js';
 import { newState, type StateJSON } from './state.js';
 import { StreamConfig } from './streams.js';
 
@@ -25,6 +27,13 @@ export interface ContainerRecord {
   ResolvConfPath: string;
   HasBeenStartedBefore: boolean;
   HasBeenManuallyStopped: boolean;
+  /** Volumes, binds and tmpfs mounts by destination (dockerd's MountPoints). */
+  MountPoints?: Record<string, MountPoint>;
+  /** The networks the container is configured for (by name) and its sandbox while it runs. */
+  NetworkSettings?: {
+    SandboxKey?: string;
+    Networks?: Record<string, Partial<EndpointSettings>>;
+  };
 }
 
 export class Container {

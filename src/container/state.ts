@@ -1,5 +1,6 @@
 // A container's run state, its JSON form in inspect, and waiters for state changes.
 import { ZERO_TIME, humanDuration, parseTime } from '../pkg/timeutil.js';
+import { healthString, type HealthStatus } from '../daemon/health.js';
 
 export type Status = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
@@ -43,7 +44,8 @@ export function stateString(s: StateJSON, removing: boolean, now = Date.now()): 
       const finished = parseTime(s.FinishedAt)?.getTime() ?? now;
       return `Restarting (${s.ExitCode}) ${humanDuration(now - finished)} ago`;
     }
-    return `Up ${humanDuration(now - started)}`;
+    const health = healthString(s.Health as { Status: HealthStatus } | undefined);
+    return health ? `Up ${humanDuration(now - started)} (${health})` : `Up ${humanDuration(now - started)}`;
   }
   if (removing) return 'Removal In Progress';
   if (s.Dead) return 'Dead';

@@ -159,7 +159,7 @@ export async function archivePath(
   root: ContainerRoot,
   path: string,
   opts: CpOptions & { followLink?: boolean } = {},
-): Promise<{ stat: PathStat; stream: Readable }> {
+): Promise<{ stat: PathStat; stream: Readable; closed: Promise<void> }> {
   const { r, close } = await openRoot(root);
   let res: Resolved | undefined;
   try {
@@ -184,11 +184,18 @@ export async function archivePath(
     const out = new PassThrough();
     const held = res;
     let finished = false;
+    let closedResolve!: () => void;
+    // Resolves once every handle into the root is closed (the caller may then unmount it).
+    const closed = new Promise<void>((resolve) => (closedResolve = resolve));
     const finish = async (): Promise<void> => {
       if (finished) return;
       finished = true;
-      await held.release();
-      await close();
+      try {
+        await held.release();
+        await close();
+      } finally {
+        closedResolve();
+      }
     };
     tarStream.on('error', (e) => out.destroy(e));
     out.on('close', () => {
@@ -197,7 +204,7 @@ export async function archivePath(
     });
     tarStream.on('end', () => void finish());
     tarStream.pipe(out);
-    return { stat, stream: out };
+    return { stat, stream: out, closed };
   } catch (err) {
     await res?.release();
     await close();

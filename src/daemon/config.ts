@@ -2,6 +2,7 @@
 // image's config into it (dockerd's container.Merge).
 import type { ContainerConfig, HostConfig } from '../api/types/container.js';
 import { invalidParameter } from '../pkg/errors.js';
+import { mergeHealthcheck } from './health.js';
 
 type Json = Record<string, unknown>;
 
@@ -84,7 +85,8 @@ export function normalizeHostConfig(raw: unknown): HostConfig {
   return {
     Binds: arr('Binds'),
     ContainerIDFile: s('ContainerIDFile'),
-    LogConfig: { Type: (lc.Type as string) || 'json-file', Config: (lc.Config as Record<string, string>) ?? {} },
+    // An empty Type stays empty so that create fills in the daemon's default driver (mergeLogConfig).
+    LogConfig: { Type: (lc.Type as string) || '', Config: (lc.Config as Record<string, string>) ?? {} },
     NetworkMode: networkMode === '' || networkMode === 'default' ? 'bridge' : networkMode,
     PortBindings: (h.PortBindings as HostConfig['PortBindings']) ?? {},
     RestartPolicy: {
@@ -191,7 +193,8 @@ export function mergeImageConfig(user: ContainerConfig, image: ImageRunConfig): 
     }
     if (user.Entrypoint === null || user.Entrypoint === undefined) user.Entrypoint = image.Entrypoint ?? null;
   }
-  if (image.Healthcheck && !user.Healthcheck) user.Healthcheck = image.Healthcheck;
+  user.Healthcheck = mergeHealthcheck(user.Healthcheck, image.Healthcheck);
+  if (user.Healthcheck === undefined) delete user.Healthcheck;
   if (!user.WorkingDir) user.WorkingDir = image.WorkingDir ?? '';
   if (image.Volumes) user.Volumes = { ...image.Volumes, ...(user.Volumes ?? {}) };
   if (!user.StopSignal && image.StopSignal) user.StopSignal = image.StopSignal;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ContainerConfig, HostConfig } from '../api/types/container.js';
 import { Container } from '../container/container.js';
 import { normalizeName } from '../container/store.js';
-import { conflict, invalidParameter, notFound } from '../pkg/errors.js';
+import { conflict, invalidParameter } from '../pkg/errors.js';
 import { generateID } from '../pkg/stringid.js';
 import { randomName } from '../pkg/namesgenerator.js';
 import { parseSignal } from '../pkg/signal.js';
@@ -16,6 +16,12 @@ import { defaultMaskedPaths, defaultReadonlyPaths } from '../oci/spec.js';
 import { mergeImageConfig } from './config.js';
 import { writeNetworkFiles } from './netfiles.js';
 import type { Daemon } from './daemon.js';
+import { containerLogPath, prepareCreate } from './runtime.js';
+import { configureNetworks } from './network.js';
+import type { EndpointSettings } from '../network/types.js';
+import { abandonMountPoints, createMountPoints } from './mounts.js';
+import { mountPointsRecord } from '../volume/mounts.js';
+import type { MountPoint } from '../volume/types.js';
 
 const restartPolicies = ['no', 'always', 'unless-stopped', 'on-failure'];
 
@@ -32,10 +38,8 @@ export function validateHostConfig(h: HostConfig): void {
     throw invalidParameter(`can't create 'AutoRemove' container with restart policy`);
   }
   validateCapabilities(h.CapAdd ?? [], h.CapDrop ?? []);
-  const mode = h.NetworkMode;
-  if (!['bridge', 'host', 'none'].includes(mode) && !mode.startsWith('container:')) {
-    throw notFound(`network ${mode} not found`);
-  }
+  // An unknown network is not an error at create: dockerd creates the container and fails its
+  // start with "network X not found" (a 404 here would make the CLI try to pull the image).
   if (h.ShmSize < 0) throw invalidParameter('SHM size can not be less than 0');
   if (h.OomScoreAdj < -1000 || h.OomScoreAdj > 1000) {
     throw invalidParameter(`Invalid value ${h.OomScoreAdj}, range for oom score adj is [-1000, 1000]`);
@@ -47,9 +51,12 @@ export async function createContainer(
   nameParam: string,
   config: ContainerConfig,
   hostConfig: HostConfig,
+  opts: { version?: string; endpointsConfig?: Record<string, Partial<EndpointSettings> | null> | null } = {},
 ): Promise<{ Id: string; Warnings: string[] }> {
   if (!config.Image) throw invalidParameter('no image specified'); // dockerd: "No image specified" via CLI
   validateHostConfig(hostConfig);
+  // Health check, resources (their warnings go into the response), log config with the daemon's defaults.
+  const warnings = await prepareCreate(d, config, hostConfig);
   parseSecurityOpt(hostConfig.SecurityOpt);
   // dockerd stores the default masked and read-only paths with the container.
   if (!hostConfig.Privileged) {
@@ -70,6 +77,7 @@ export async function createContainer(
   const name = nameParam ? normalizeName(nameParam) : reserveRandomName(d, id);
   if (nameParam) d.containers.reserveName(name, id);
   const dir = join(d.containersDir, id);
+  let points: MountPoint[] | undefined;
   try {
     if (!config.Hostname) {
       config.Hostname = hostConfig.NetworkMode === 'host' ? (await import('node:os')).hostname() : id.slice(0, 12);
@@ -79,15 +87,20 @@ export async function createContainer(
       Container.newRecord({ ID: id, Created: rfc3339Nano(), Path: argv[0], Args: argv.slice(1), Config: config, Image: image.id, Name: name, dir }),
       hostConfig,
     );
+    c.record.LogPath = containerLogPath(c);
+    configureNetworks(d, c, opts.endpointsConfig);
     await mkdir(dir, { recursive: true, mode: 0o710 });
     await d.images.createRWLayer(id, image.id);
+    points = await createMountPoints(d, id, config, hostConfig, opts.version);
+    c.record.MountPoints = mountPointsRecord(points);
     await writeNetworkFiles(c);
     await c.save();
     d.containers.add(c);
     d.containerEvent(c, 'create');
-    return { Id: id, Warnings: [] };
+    return { Id: id, Warnings: warnings };
   } catch (err) {
     d.containers.releaseName(name, id);
+    if (points) await abandonMountPoints(d, id, points);
     await d.images.removeRWLayer(id).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
     throw err;

@@ -7,10 +7,13 @@ import { startContainerd } from '../libcontainerd/supervisor.js';
 import { ImageService } from '../image/service.js';
 import { EventBus } from '../events/bus.js';
 import { ContainerStore } from '../container/store.js';
+import { VolumeService } from '../volume/service.js';
 import type { Container } from '../container/container.js';
 import type { ExecConfig } from './exec.js';
 import type { TaskRun } from './run.js';
 import { handleTaskExit, handleExecExit, restoreContainers } from './monitor.js';
+import type { NetworkController } from '../network/controller.js';
+import { openNetworks, restoreNetworking, type NetworkDaemonOptions } from './network.js';
 
 export const CONTAINERD_NAMESPACE = 'berth';
 
@@ -26,6 +29,8 @@ export interface DaemonOptions {
   initPath: string;
   /** A stable ID for /info, kept in the data root. */
   engineId: string;
+  /** Bridge, address pools, NAT, firewall (berthd flags / daemon.json). */
+  network?: NetworkDaemonOptions;
 }
 
 export class Daemon {
@@ -34,6 +39,10 @@ export class Daemon {
   /** Live tasks by container ID: their stdio pumps and exit bookkeeping. */
   readonly runs = new Map<string, TaskRun>();
   readonly startedAt = new Date();
+  /** Networks, sandboxes, published ports, embedded DNS (set in start(), before containers load). */
+  networks!: NetworkController;
+  /** Named and anonymous volumes (set in start(), before containers load). */
+  volumes!: VolumeService;
   private stopContainerd?: () => Promise<void>;
   private closing = false;
   private unsubscribe?: () => void;
@@ -73,10 +82,17 @@ export class Daemon {
       onEvent: (action, id, attrs) => events.publish({ Type: 'image', Action: action, Actor: { ID: id, Attributes: attrs } }),
     });
     const d = new Daemon(opts, ctd, images, events);
+    d.volumes = await VolumeService.open({
+      root: join(opts.dataRoot, 'volumes'),
+      logger: opts.logger,
+      onEvent: (action, id, attrs) => events.publish({ Type: 'volume', Action: action, Actor: { ID: id, Attributes: attrs } }),
+    });
     d.stopContainerd = stop;
     // Subscribe before restoring so that no exit between the two is missed.
+    d.networks = await openNetworks(d, opts.network ?? {});
     d.watchEvents();
     await restoreContainers(d);
+    await restoreNetworking(d);
     await d.sweepFifos();
     return d;
   }
@@ -148,6 +164,8 @@ export class Daemon {
     this.unsubscribe?.();
     for (const run of this.runs.values()) run.detach();
     this.ctd.close();
+    await this.networks?.close().catch((err: unknown) => this.logger.warn({ err }, 'network controller close'));
+    await this.volumes?.shutdown().catch((err: unknown) => this.logger.warn({ err }, 'volume service shutdown'));
     await this.stopContainerd?.();
   }
 }

@@ -6,6 +6,9 @@ import { parseTimestamp } from '../pkg/timeutil.js';
 import { SIGKILL } from '../pkg/signal.js';
 import { matchLabels } from './filters.js';
 import type { Daemon } from './daemon.js';
+import { cancelRestart } from './runtime.js';
+import { releaseNetworking } from './network.js';
+import { removeContainerMounts } from './mounts.js';
 
 export async function removeContainer(d: Daemon, c: Container, opts: { force: boolean; volumes: boolean }): Promise<void> {
   await c.lock.run(async () => {
@@ -18,6 +21,7 @@ export async function removeContainer(d: Daemon, c: Container, opts: { force: bo
   });
   try {
     if (c.running) {
+      cancelRestart(d, c);
       if (c.state.Paused) await d.ctd.resume(c.id).catch(() => undefined);
       await d.ctd.killTask(c.id, SIGKILL, { all: true }).catch((err) => {
         if (!isKind(err, 'not-found')) throw err;
@@ -27,10 +31,15 @@ export async function removeContainer(d: Daemon, c: Container, opts: { force: bo
     }
     await c.lock.run(async () => {
       await d.ctd.deleteContainer(c.id).catch(() => undefined);
+      await releaseNetworking(d, c);
       await d.images.removeRWLayer(c.id);
       await rm(c.dir, { recursive: true, force: true });
       await rm(d.fifoDir(c.id), { recursive: true, force: true });
       d.containers.delete(c);
+      await removeContainerMounts(d, c, opts.volumes);
+      // As dockerd's SetRemoved: a successful removal clears the error, so waiters (the CLI's
+      // `run --rm` after a failed start) get {"Error": null}.
+      c.state.Error = '';
       c.removed = true;
       d.containerEvent(c, 'destroy');
       c.notify();

@@ -90,8 +90,14 @@ export function createExec(d: Daemon, c: Container, opts: ExecCreateOptions): st
   const e = new ExecConfig(id, c.id, opts);
   d.execs.set(id, e);
   c.execIds.add(id);
-  d.containerEvent(c, `exec_create: ${opts.Cmd.join(' ')}`, { execID: id });
+  d.containerEvent(c, `exec_create: ${execCommandLine(opts.Cmd)}`, { execID: id });
   return id;
+}
+
+/** The command in exec events as dockerd writes it: entrypoint + " " + args (a trailing space without args). */
+function execCommandLine(cmd: string[]): string {
+  const [entrypoint = '', ...args] = cmd;
+  return `${entrypoint} ${args.join(' ')}`;
 }
 
 export function getExec(d: Daemon, id: string): ExecConfig {
@@ -142,11 +148,12 @@ export async function startExec(d: Daemon, e: ExecConfig, opts: { tty?: boolean;
     if (io.stdin) e.streams.connectStdin(io.stdin, () => d.ctd.closeStdin(c.id, e.id));
     const size = opts.consoleSize ?? e.opts.ConsoleSize;
     if (tty && size && size[0] > 0 && size[1] > 0) await d.ctd.resizePty(c.id, e.id, size[1], size[0]).catch(() => undefined);
-    d.containerEvent(c, `exec_start: ${e.opts.Cmd.join(' ')}`, { execID: e.id });
+    d.containerEvent(c, `exec_start: ${execCommandLine(e.opts.Cmd)}`, { execID: e.id });
   } catch (err) {
     e.running = false;
     e.exitCode = 126;
-    e.streams.endSinks();
+    // Attached clients are not ended here: the API layer writes the error into their stream
+    // first (as dockerd does), then closes it.
     await d.ctd.deleteExec(c.id, e.id).catch(() => undefined);
     throw err;
   }

@@ -141,11 +141,22 @@ export async function systemInfo(d: Daemon): Promise<Record<string, unknown>> {
     InitCommit: { ID: v.init.commit },
     SecurityOptions: ['name=seccomp,profile=builtin', ...(cgroupV2 ? ['name=cgroupns'] : [])],
     CDISpecDirs: [],
-    Warnings: ['WARNING: bridge networking is not available yet: bridge-mode containers get a loopback-only network namespace'],
+    Warnings: await networkWarnings(),
   };
 }
 
 async function countFds(): Promise<number> {
   const { readdir } = await import('node:fs/promises');
   return (await readdir('/proc/self/fd').catch(() => [])).length;
+}
+
+/** dockerd's bridge-netfilter warnings (only when br_netfilter is loaded with the hooks off). */
+async function networkWarnings(): Promise<string[]> {
+  const { readFile } = await import('node:fs/promises');
+  const out: string[] = [];
+  for (const v of ['iptables', 'ip6tables']) {
+    const val = await readFile(`/proc/sys/net/bridge/bridge-nf-call-${v}`, 'utf8').catch(() => '');
+    if (val.trim() === '0') out.push(`WARNING: bridge-nf-call-${v} is disabled`);
+  }
+  return out;
 }

@@ -6,25 +6,8 @@ import { invalidParameter, systemError, conflict } from '../pkg/errors.js';
 import { versionLessThan } from '../api/server/version.js';
 import { matchLabels } from './filters.js';
 import type { Daemon } from './daemon.js';
-
-/** NetworkSettings as dockerd shows them; only host/none/loopback-only namespaces exist so far. */
-function networkSettings(c: Container, forList: boolean): Record<string, unknown> {
-  const mode = c.hostConfig.NetworkMode;
-  const endpoint = {
-    IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', DriverOpts: null, NetworkID: '', EndpointID: '',
-    Gateway: '', IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: null,
-  };
-  // A container sharing another's namespace lists no network of its own, as in dockerd.
-  const networks = mode.startsWith('container:') ? {} : { [mode]: endpoint };
-  if (forList) return { Networks: networks };
-  return {
-    Bridge: '', SandboxID: '', SandboxKey: '', Ports: {},
-    HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
-    SecondaryIPAddresses: null, SecondaryIPv6Addresses: null,
-    EndpointID: '', Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, IPAddress: '', IPPrefixLen: 0,
-    IPv6Gateway: '', MacAddress: '', Networks: networks,
-  };
-}
+import { listPorts, networkSettingsView, onNetwork } from './network.js';
+import { containerMounts, matchesVolumeFilter } from './mounts.js';
 
 export async function inspectContainer(d: Daemon, c: Container, opts: { size: boolean; version: string }): Promise<Record<string, unknown>> {
   const r = c.record;
@@ -50,9 +33,9 @@ export async function inspectContainer(d: Daemon, c: Container, opts: { size: bo
     ExecIDs: c.execIds.size > 0 ? [...c.execIds] : null,
     HostConfig: c.hostConfig,
     GraphDriver: await d.images.graphDriver(c.id),
-    Mounts: [],
+    Mounts: containerMounts(c),
     Config: r.Config,
-    NetworkSettings: networkSettings(c, false),
+    NetworkSettings: networkSettingsView(d, c, false),
   };
   if (opts.size) {
     const s = await d.images.containerSize(c.id);
@@ -67,7 +50,8 @@ export async function inspectContainer(d: Daemon, c: Container, opts: { size: bo
 }
 
 const listFilters = ['id', 'name', 'label', 'status', 'exited', 'ancestor', 'before', 'since', 'network', 'health', 'isolation', 'is-task', 'volume', 'expose', 'publish'];
-const statuses = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
+// In dockerd's order (api/types/container.validStates), which its error message lists.
+const statuses = ['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'];
 
 export async function listContainers(
   d: Daemon,
@@ -78,12 +62,18 @@ export async function listContainers(
     if (!listFilters.includes(key.replace(/!$/, ''))) throw invalidParameter(`invalid filter '${key}'`);
   }
   for (const s of f.get('status') ?? []) {
-    if (!statuses.includes(s)) throw invalidParameter(`invalid filter 'status=${s}'`);
+    if (!statuses.includes(s)) {
+      throw invalidParameter(`invalid filter 'status=${s}': invalid value for state (${s}): must be one of ${statuses.join(', ')}`);
+    }
   }
   const exited = (f.get('exited') ?? []).map((v) => {
-    if (!/^-?\d+$/.test(v)) throw invalidParameter(`invalid filter 'exited=${v}'`);
+    // dockerd: errors.Wrapf(strconv.Atoi error, "invalid filter 'exited=%s'").
+    if (!/^[-+]?\d+$/.test(v)) throw invalidParameter(`invalid filter 'exited=${v}': strconv.Atoi: parsing ${JSON.stringify(v)}: invalid syntax`);
     return Number(v);
   });
+  for (const v of f.get('health') ?? []) {
+    if (!['starting', 'healthy', 'unhealthy', 'none'].includes(v)) throw invalidParameter(`Unrecognised filter value for health: ${v}`);
+  }
   const ancestors = await resolveAncestors(d, f.get('ancestor') ?? []);
   const bound = (key: string) => {
     const refs = f.get(key) ?? [];
@@ -102,12 +92,15 @@ export async function listContainers(
     if (before !== undefined && created >= before) return false;
     if (since !== undefined && created <= since) return false;
     if (f.has('id') && !f.get('id')!.some((v) => c.id.startsWith(v))) return false;
-    if (f.has('name') && !f.get('name')!.some((v) => new RegExp(v.replace(/^\//, '')).test(c.name.slice(1)))) return false;
+    if (f.has('name') && !f.get('name')!.some((v) => nameMatches(v, c.name))) return false;
     if (f.has('status') && !f.get('status')!.includes(status)) return false;
     if (exited.length && (status !== 'exited' || !exited.includes(c.state.ExitCode))) return false;
+    // dockerd's snapshot Health: the monitor's status, "none" without a health check.
+    if (f.has('health') && !f.get('health')!.includes((c.state.Health as { Status?: string } | undefined)?.Status ?? 'none')) return false;
     if (!matchLabels(c.record.Config.Labels ?? {}, f)) return false;
     if (ancestors && !ancestors.has(c.record.Image)) return false;
-    if (f.has('network') && !f.get('network')!.includes(c.hostConfig.NetworkMode)) return false;
+    if (f.has('network') && !onNetwork(d, c, f.get('network')!)) return false;
+    if (f.has('volume') && !matchesVolumeFilter(c, f.get('volume')!)) return false;
     return true;
   });
   if (opts.limit > 0) list = list.slice(0, opts.limit);
@@ -136,13 +129,13 @@ async function summary(d: Daemon, c: Container, size: boolean): Promise<Record<s
     ImageID: r.Image,
     Command: [r.Path, ...r.Args.map((a) => (a.includes(' ') ? `'${a}'` : a))].join(' '),
     Created: Math.floor(Date.parse(r.Created) / 1000),
-    Ports: [],
+    Ports: listPorts(d, c),
     Labels: r.Config.Labels ?? {},
     State: simpleStatus(r.State, c.removing),
     Status: stateString(r.State, c.removing),
     HostConfig: { NetworkMode: c.hostConfig.NetworkMode },
-    NetworkSettings: networkSettings(c, true),
-    Mounts: [],
+    NetworkSettings: networkSettingsView(d, c, true),
+    Mounts: containerMounts(c),
   };
   if (size) {
     const s = await d.images.containerSize(c.id);
@@ -179,4 +172,18 @@ export async function topContainer(d: Daemon, c: Container, psArgs: string): Pro
     processes.push([...fields.slice(0, titles.length - 1), fields.slice(titles.length - 1).join(' ')]);
   }
   return { Titles: titles, Processes: processes };
+}
+
+/**
+ * The `name` filter: a regular expression matched against the name with and without its
+ * leading slash, as dockerd does (so `^/web$` and `^web$` both work); an invalid one matches nothing.
+ */
+function nameMatches(pattern: string, name: string): boolean {
+  let re: RegExp;
+  try {
+    re = new RegExp(pattern);
+  } catch {
+    return false;
+  }
+  return re.test(name) || re.test(name.slice(1));
 }

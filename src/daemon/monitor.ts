@@ -10,15 +10,22 @@ import { rfc3339Nano } from '../pkg/timeutil.js';
 import { openStdio, stdioPaths, TaskRun } from './run.js';
 import { removeContainer } from './delete.js';
 import type { Daemon } from './daemon.js';
+import { cgroupOOMKilled, exitDecision, restartAfter, startHealth, stopHealth } from './runtime.js';
+import { releaseNetworking } from './network.js';
+import { releaseContainerMounts, restoreContainerMounts } from './mounts.js';
 
 export async function handleTaskExit(d: Daemon, id: string, exitStatus: number, exitedAt: Date): Promise<void> {
   const c = d.containers.find(id);
   if (!c) return;
+  let restartWait: Promise<void> | undefined;
   await c.lock.run(async () => {
     const run = d.runs.get(id);
     if (!run) return; // handled already (a duplicate event, or a restore that found it stopped)
     d.runs.delete(id);
+    await stopHealth(c);
     await run.finish();
+    // The /tasks/oom event may trail the exit: the cgroup's counter says it too (until the task is deleted).
+    const oomKilled = run.oomKilled || (await cgroupOOMKilled(id));
     let status = exitStatus;
     let at = exitedAt;
     try {
@@ -29,13 +36,21 @@ export async function handleTaskExit(d: Daemon, id: string, exitStatus: number, 
       if (!isKind(err, 'not-found')) d.logger.warn({ err, id }, 'deleting exited task');
     }
     await d.ctd.deleteContainer(id).catch(() => undefined);
-    markExited(c, status, at, run.oomKilled);
+    await releaseContainerMounts(d, c);
+    await releaseNetworking(d, c);
+    markExited(c, status, at, oomKilled);
+    // A restart policy that restarts it: restarting (RestartCount+1), started again after the back-off.
+    restartWait = exitDecision(d, c, status, oomKilled);
     await endExecs(d, c);
     await c.save();
     await rm(d.fifoDir(id), { recursive: true, force: true });
     d.containerEvent(c, 'die', { exitCode: String(status), execDuration: String(execDuration(c)) });
     c.notify();
   });
+  if (restartWait) {
+    void restartAfter(d, c, restartWait);
+    return;
+  }
   if (c.hostConfig.AutoRemove && !c.removing) {
     await removeContainer(d, c, { force: true, volumes: true }).catch((err) => d.logger.warn({ err, id }, 'auto-remove'));
   }
@@ -95,6 +110,8 @@ export async function restoreContainers(d: Daemon): Promise<void> {
     d.containers.add(c);
     const task = tasks.get(id);
     tasks.delete(id);
+    // Volume references are not persisted: re-register them; a task still alive keeps its mounts.
+    restoreContainerMounts(d, c, c.running && !!task && ['running', 'paused', 'pausing'].includes(task.status));
     try {
       await restoreOne(d, c, task);
     } catch (err) {
@@ -119,6 +136,7 @@ async function restoreOne(d: Daemon, c: Container, task: { status: string; exitS
     d.runs.set(c.id, await TaskRun.attach(c, io, await containerdSpec(d, c.id), () => d.ctd.closeStdin(c.id)));
     c.state.Paused = task.status !== 'running';
     c.exited = c.waitFor((x) => !x.running);
+    if (!c.state.Paused) startHealth(d, c, { keepStatus: true });
     d.logger.info({ id: c.id }, 'restored running container');
     return;
   }

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import type { Container } from '../container/container.js';
 import { writeFileAtomic } from '../pkg/atomicfile.js';
 
-const defaultHosts = [
+export const defaultHosts = [
   '127.0.0.1\tlocalhost',
   '::1\tlocalhost ip6-localhost ip6-loopback',
   'fe00::0\tip6-localnet',

@@ -1,6 +1,6 @@
 import type { Container } from '../container/container.js';
 import { normalizeName } from '../container/store.js';
-import { invalidParameter, conflict } from '../pkg/errors.js';
+import { invalidParameter, conflict, isKind } from '../pkg/errors.js';
 import type { Daemon } from './daemon.js';
 
 /** docker rename: swap the name atomically in the name index, then persist. */
@@ -11,7 +11,13 @@ export async function renameContainer(d: Daemon, c: Container, newNameRaw: strin
     const oldName = c.name;
     if (oldName === newName) throw invalidParameter('Renaming a container with the same name as its current name');
     if (c.removing) throw conflict(`Cannot rename container ${c.id}: removal in progress`);
-    d.containers.reserveName(newName, c.id);
+    try {
+      d.containers.reserveName(newName, c.id);
+    } catch (err) {
+      // dockerd wraps the name conflict: errors.Wrap(err, "Error when allocating new name").
+      if (isKind(err, 'conflict')) throw conflict(`Error when allocating new name: ${(err as Error).message}`);
+      throw err;
+    }
     c.record.Name = newName;
     try {
       await c.save();

@@ -6,7 +6,9 @@ import type { Socket } from 'node:net';
 import type { Container } from '../container/container.js';
 import type { StdStream } from '../container/streams.js';
 import { createFifos, openFifoForRead, openFifoForWrite } from '../pkg/fifo.js';
-import { JSONFileLogger, LineSplitter } from '../logger/jsonfile.js';
+import { LineSplitter } from '../logger/jsonfile.js';
+import type { LogDriver } from '../logger/drivers.js';
+import { openLogDriver } from './runtime.js';
 
 export interface StdioPaths {
   stdin?: string;
@@ -73,14 +75,14 @@ export class TaskRun {
   oomKilled = false;
   /** Resolves when stdout and stderr reached EOF (the shim closes them after the process exits). */
   readonly drained: Promise<void>;
-  private readonly logger: JSONFileLogger;
+  private readonly logger: LogDriver;
   private readonly splitters: Record<StdStream, LineSplitter>;
 
   private constructor(
     readonly container: Container,
     readonly io: ProcessIO,
     readonly spec: object,
-    logger: JSONFileLogger,
+    logger: LogDriver,
     outputs: { stream: StdStream; source: Socket }[],
     closeIO: () => Promise<void>,
   ) {
@@ -91,9 +93,9 @@ export class TaskRun {
     if (io.stdin) container.streams.connectStdin(io.stdin, closeIO);
   }
 
-  static async attach(c: Container, io: ProcessIO, spec: object, closeIO: () => Promise<void>): Promise<TaskRun> {
+  static async attach(c: Container, io: ProcessIO, spec: object, closeIO: () => Promise<void>, driver?: LogDriver): Promise<TaskRun> {
     const outputs = await io.outputs();
-    const logger = await JSONFileLogger.open(c.record.LogPath);
+    const logger = driver ?? (await openLogDriver(c));
     return new TaskRun(c, io, spec, logger, outputs, closeIO);
   }
 

@@ -1,22 +1,41 @@
 // Starting a container: resolve its user, build the OCI spec, hand containerd the rootfs and the
 // stdio FIFOs, then start the task.
 import type { Container } from '../container/container.js';
-import { conflict, notModified, isKind, BerthError } from '../pkg/errors.js';
+import { conflict, notFound, notModified, isKind, BerthError } from '../pkg/errors.js';
 import { rfc3339Nano } from '../pkg/timeutil.js';
 import { createSpec, specToJSON } from '../oci/spec.js';
 import { resolveUser } from '../oci/user.js';
 import { openStdio, stdioPaths, TaskRun, makeFifoDir } from './run.js';
+import { removeContainer } from './delete.js';
+import { openLogDriver, resetRestartManager, startHealth } from './runtime.js';
+import { RestartCanceledError } from '../restartmanager/restartmanager.js';
 import type { Daemon } from './daemon.js';
+import { releaseNetworking, setupNetworking } from './network.js';
+import { containerSpecMounts, releaseContainerMounts } from './mounts.js';
+import { mergeSpecMounts } from '../volume/mounts.js';
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-export async function startContainer(d: Daemon, c: Container): Promise<void> {
+export async function startContainer(d: Daemon, c: Container, opts: { autoRestart?: boolean } = {}): Promise<void> {
   await c.lock.run(async () => {
     if (c.removing) throw conflict(`container is marked for removal and cannot be started`);
     if (c.state.Dead) throw conflict(`container is marked for removal and cannot be started`);
     if (c.state.Paused) throw conflict(`cannot start a paused container, try unpause instead`);
-    if (c.running) throw notModified('container already started');
+    // A restart policy's start runs while the container is restarting (Running stays true).
+    if (opts.autoRestart) {
+      if (!c.state.Restarting) throw new RestartCanceledError();
+    } else {
+      if (c.running) throw notModified('container already started');
+      resetRestartManager(c);
+    }
     await startLocked(d, c);
+  }).catch(async (err: unknown) => {
+    // As dockerd's containerStart: a start that fails removes an AutoRemove container (the CLI's
+    // `run --rm` waits for that removal before it reports the error).
+    if (c.hostConfig.AutoRemove && !c.removing && !c.running && !isKind(err, 'not-modified')) {
+      await removeContainer(d, c, { force: true, volumes: true }).catch((e) => d.logger.warn({ err: e, id: c.id }, 'auto-remove after failed start'));
+    }
+    throw err;
   });
 }
 
@@ -31,22 +50,13 @@ export function containerEnv(c: Container): string[] {
   return [...base.filter((e) => !keys.has(e.split('=')[0])), ...env];
 }
 
-function networkOption(d: Daemon, c: Container): { mode: 'new' } | { mode: 'host' } | { mode: 'path'; path: string } {
-  const mode = c.hostConfig.NetworkMode;
-  if (mode === 'host') return { mode: 'host' };
-  if (mode.startsWith('container:')) {
-    const peer = d.containers.get(mode.slice('container:'.length));
-    if (!peer.running) throw conflict(`cannot join network namespace of a non running container: container ${peer.id} is not running`);
-    return { mode: 'path', path: `/proc/${peer.state.Pid}/ns/net` };
-  }
-  return { mode: 'new' };
-}
-
 async function startLocked(d: Daemon, c: Container): Promise<void> {
   const cfg = c.record.Config;
   const h = c.hostConfig;
+  let userMounts: Awaited<ReturnType<typeof containerSpecMounts>> | undefined;
   try {
     const user = await resolveUser(cfg.User, h.GroupAdd ?? [], (p) => d.images.readContainerFile(c.id, p));
+    userMounts = await containerSpecMounts(d, c);
     const spec = await createSpec({
       id: c.id,
       config: cfg,
@@ -57,12 +67,13 @@ async function startLocked(d: Daemon, c: Container): Promise<void> {
       user,
       hostname: cfg.Hostname,
       domainname: cfg.Domainname,
-      mounts: [
+      mounts: mergeSpecMounts([
         { destination: '/etc/resolv.conf', source: c.record.ResolvConfPath, type: 'bind', options: ['rbind', 'rprivate'] },
         { destination: '/etc/hostname', source: c.record.HostnamePath, type: 'bind', options: ['rbind', 'rprivate'] },
         { destination: '/etc/hosts', source: c.record.HostsPath, type: 'bind', options: ['rbind', 'rprivate'] },
-      ],
-      network: networkOption(d, c),
+      ], userMounts.mounts),
+      rootfsPropagation: userMounts.rootfsPropagation,
+      network: await setupNetworking(d, c),
       cgroupsPath: `/berth/${c.id}`,
       initPath: h.Init ? d.opts.initPath : undefined,
     });
@@ -73,6 +84,7 @@ async function startLocked(d: Daemon, c: Container): Promise<void> {
     const dir = d.fifoDir(c.id);
     await makeFifoDir(dir);
     const paths = stdioPaths(dir, 'init', { stdin: cfg.OpenStdin, tty: cfg.Tty });
+    const logDriver = await openLogDriver(c);
     const io = await openStdio(paths, false);
     let pid: number;
     try {
@@ -86,10 +98,14 @@ async function startLocked(d: Daemon, c: Container): Promise<void> {
       });
     } catch (err) {
       await io.abort();
+      await logDriver.close().catch(() => undefined);
       await d.ctd.deleteContainer(c.id).catch(() => undefined);
-      throw err;
+      // Only task creation carries this prefix (libcontainerd's NewTask wraps its error so);
+      // errors building the spec, such as an unknown user, are reported as they are.
+      const msg = err instanceof Error ? err.message : String(err);
+      throw new BerthError(err instanceof BerthError ? err.kind : 'system', `failed to create task for container: ${msg}`, { cause: err });
     }
-    const run = await TaskRun.attach(c, io, spec, () => d.ctd.closeStdin(c.id));
+    const run = await TaskRun.attach(c, io, spec, () => d.ctd.closeStdin(c.id), logDriver);
     d.runs.set(c.id, run);
     try {
       const [hgt, wid] = h.ConsoleSize;
@@ -113,13 +129,18 @@ async function startLocked(d: Daemon, c: Container): Promise<void> {
     await c.save();
     c.notify();
     d.containerEvent(c, 'start');
+    startHealth(d, c);
   } catch (err) {
+    // A restart policy's start that failed leaves the container restarting until its caller marks it stopped.
+    const restarting = c.state.Restarting;
+    if (userMounts && (!c.running || restarting)) await releaseContainerMounts(d, c);
+    if (!c.running || restarting) await releaseNetworking(d, c);
     const msg = err instanceof Error ? err.message : String(err);
     c.state.Error = msg;
     // dockerd's exit codes for a process that never ran: 127 not found, 126 cannot execute.
     if (!c.running) c.state.ExitCode = /executable file not found|no such file or directory/.test(msg) ? 127 : /permission denied/.test(msg) ? 126 : 128;
     await c.save().catch(() => undefined);
-    if (err instanceof BerthError && !isKind(err, 'system')) throw err;
-    throw new BerthError('system', `failed to create task for container: ${msg}`, { cause: err });
+    if (err instanceof BerthError) throw err;
+    throw new BerthError('system', msg, { cause: err });
   }
 }

@@ -4,6 +4,7 @@ import { conflict, notModified, isKind, invalidParameter } from '../pkg/errors.j
 import { parseSignal, SIGKILL, SIGTERM } from '../pkg/signal.js';
 import { startContainer } from './start.js';
 import type { Daemon } from './daemon.js';
+import { cancelRestart } from './runtime.js';
 
 const DEFAULT_STOP_TIMEOUT = 10;
 
@@ -11,13 +12,21 @@ const DEFAULT_STOP_TIMEOUT = 10;
 export async function killContainer(d: Daemon, c: Container, signalRaw: string | undefined): Promise<void> {
   const signal = signalRaw ? parseSignal(signalRaw) : SIGKILL;
   if (!c.running) throw conflict(`Cannot kill container: ${c.id}: Container ${c.id} is not running`);
-  if (c.state.Restarting && signal === SIGKILL) return;
+  // dockerd's killWithSignal: no more restarts, and the user stopped it (unless berthd is shutting
+  // down); a restarting container has no process to signal.
+  cancelRestart(d, c);
+  if (c.state.Restarting) return;
   try {
     await d.ctd.killTask(c.id, signal, { all: signal === SIGKILL });
   } catch (err) {
     if (!isKind(err, 'not-found')) throw err;
   }
   d.containerEvent(c, 'kill', { signal: String(signal) });
+}
+
+/** Resolves true once the container is not running, false after `ms` (-1: no limit). */
+export function waitStopped(c: Container, ms: number): Promise<boolean> {
+  return waitUntilStopped(c, ms);
 }
 
 function waitUntilStopped(c: Container, ms: number): Promise<boolean> {
@@ -33,7 +42,7 @@ function waitUntilStopped(c: Container, ms: number): Promise<boolean> {
 /** The stop signal, then SIGKILL after the timeout (-1: wait forever), as dockerd's containerStop. */
 export async function stopContainer(d: Daemon, c: Container, opts: { timeout?: number; signal?: string }): Promise<void> {
   if (!c.running) throw notModified('container already stopped');
-  c.record.HasBeenManuallyStopped = true;
+  cancelRestart(d, c);
   const signalName = opts.signal || c.record.Config.StopSignal || String(SIGTERM);
   const timeout = opts.timeout ?? c.record.Config.StopTimeout ?? DEFAULT_STOP_TIMEOUT;
   const signal = parseSignal(signalName);

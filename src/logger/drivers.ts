@@ -32,8 +32,7 @@ export const READ_NOT_SUPPORTED = 'configured logging driver does not support re
 export class ReadLogsNotSupportedError extends BerthError {
   readonly statusCode = 501;
   constructor() {
-    // 'system' is the closest existing kind; map statusCode 501 in the API layer.
-    super('system', READ_NOT_SUPPORTED);
+    super('not-implemented', READ_NOT_SUPPORTED);
     this.name = 'ReadLogsNotSupportedError';
   }
 }

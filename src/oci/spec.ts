@@ -65,6 +65,8 @@ export interface SpecOptions {
   daemonSeccompProfile?: string;
   /** Overrides the host architecture for seccomp (tests). */
   arch?: string;
+  /** linux.rootfsPropagation ("shared", "rslave") when bind mounts need it. */
+  rootfsPropagation?: string;
 }
 
 /** The paths dockerd masks by default; the daemon stores them in HostConfig.MaskedPaths at create. */
@@ -305,6 +307,7 @@ export async function createSpec(o: SpecOptions): Promise<Spec> {
     },
   };
   if (!utsHost && o.hostname) spec.hostname = o.hostname;
+  if (o.rootfsPropagation) spec.linux.rootfsPropagation = o.rootfsPropagation;
   if (o.config.Tty && (hc.ConsoleSize?.[0] > 0 || hc.ConsoleSize?.[1] > 0)) {
     spec.process.consoleSize = { height: hc.ConsoleSize[0], width: hc.ConsoleSize[1] };
   }

@@ -7,6 +7,7 @@ export type ErrorKind =
   | 'unavailable'
   | 'forbidden'
   | 'not-modified'
+  | 'not-implemented'
   | 'system';
 
 export class BerthError extends Error {
@@ -34,6 +35,7 @@ const statusByKind: Record<ErrorKind, number> = {
   conflict: 409,
   'not-modified': 304,
   unavailable: 503,
+  'not-implemented': 501,
   system: 500,
 };
 

@@ -13,6 +13,14 @@ import { containerRoutes } from '../../api/server/router/container.js';
 import { execRoutes } from '../../api/server/router/exec.js';
 import { imageRoutes } from '../../api/server/router/image.js';
 import { commitRoutes } from '../../api/server/router/commit.js';
+import { volumeRoutes } from '../../api/server/router/volume.js';
+import { archiveRoutes } from '../../api/server/router/archive.js';
+import { archiveBackend } from '../../daemon/containerfs.js';
+import { networkRoutes } from '../../api/server/router/network.js';
+import { runtimeRoutes } from '../../api/server/router/runtime.js';
+import { configureRuntime, shutdownContainers, startContainersOnDaemonStart } from '../../daemon/runtime.js';
+import { validateDaemonLogConfig } from '../../logger/drivers.js';
+import { networkAttacher } from '../../daemon/network.js';
 import { errnoCode } from '../../pkg/errors.js';
 import { loadDaemonConfig, type DaemonConfig } from './config.js';
 import { findBinary } from './binaries.js';
@@ -28,7 +36,37 @@ const program = new Command('berthd')
   .addOption(new Option('-D, --debug', 'Enable debug mode'))
   .addOption(new Option('-l, --log-level <level>', 'Set the logging level').choices(['debug', 'info', 'warn', 'error', 'fatal']))
   .addOption(new Option('--config-file <file>', 'Daemon configuration file').default('/etc/berth/daemon.json'))
+  .addOption(new Option('-b, --bridge <name>', 'Name of the default bridge interface (default berth0)'))
+  .addOption(new Option('--bip <cidr>', "Specify default-bridge IPv4 network"))
+  .addOption(new Option('--default-address-pool <pool...>', 'Default address pools for node specific local networks (base=CIDR,size=N)').argParser(collectPool))
+  .addOption(new Option('--ip-masq [bool]', 'Enable IP masquerading for the default bridge').argParser(parseBoolFlag))
+  .addOption(new Option('--iptables [bool]', "Enable Berth's firewall rules (nftables)").argParser(parseBoolFlag))
+  .addOption(new Option('--icc [bool]', 'Enable inter-container communication on the default bridge').argParser(parseBoolFlag))
+  .addOption(new Option('--mtu <n>', 'Set the containers network MTU').argParser((v) => Number(v)))
+  .addOption(new Option('--dns <ip...>', 'DNS server the embedded resolver forwards to'))
+  .addOption(new Option('--firewall-table <name>', "Name of Berth's nftables table (default berth)"))
+  .addOption(new Option('--log-driver <name>', 'Default driver for container logs (default json-file)'))
+  .addOption(new Option('--log-opt <opt...>', 'Default log driver options for containers (key=value)').argParser(collectLogOpt))
+  .addOption(new Option('--live-restore [bool]', 'Keep containers running while berthd is down (default true)').argParser(parseBoolFlag))
   .parse();
+
+function collectLogOpt(v: string, prev: Record<string, string> | undefined): Record<string, string> {
+  const i = v.indexOf('=');
+  if (i <= 0) throw new Error(`invalid log opt "${v}": want key=value`);
+  return { ...(prev ?? {}), [v.slice(0, i)]: v.slice(i + 1) };
+}
+
+function parseBoolFlag(v: string | undefined): boolean {
+  if (v === undefined || v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  throw new Error(`invalid boolean value "${v}"`);
+}
+
+function collectPool(v: string, prev: { base: string; size: number }[] | undefined): { base: string; size: number }[] {
+  const kv = Object.fromEntries(v.split(',').map((p) => p.split('=') as [string, string]));
+  if (!kv['base'] || !kv['size']) throw new Error(`invalid default address pool "${v}": want base=CIDR,size=N`);
+  return [...(prev ?? []), { base: kv['base'], size: Number(kv['size']) }];
+}
 
 const flags = program.opts<Partial<DaemonConfig> & { configFile: string }>();
 
@@ -64,6 +102,7 @@ async function engineId(dataRoot: string): Promise<string> {
 
 async function main(): Promise<void> {
   const cfg = await loadDaemonConfig(flags.configFile, flags, program.getOptionValueSource('configFile') === 'cli');
+  validateDaemonLogConfig({ 'log-driver': cfg['log-driver'], 'log-opts': cfg['log-opts'] });
   const logger: Logger = pino(
     { level: cfg.debug ? 'debug' : cfg['log-level'], base: { pid: process.pid } },
     destination({ dest: 2, sync: false }),
@@ -78,13 +117,32 @@ async function main(): Promise<void> {
     runtimePath: await findBinary('runc'),
     initPath: await findBinary('tini-static', 'tini'),
     engineId: await engineId(cfg['data-root']),
+    network: {
+      bridgeName: cfg.bridge,
+      bip: cfg.bip,
+      defaultAddressPools: cfg['default-address-pools'],
+      ipMasq: cfg['ip-masq'],
+      iptables: cfg.iptables,
+      icc: cfg.icc,
+      mtu: cfg.mtu,
+      dnsUpstreams: cfg.dns,
+      firewallTable: cfg['firewall-table'],
+    },
   });
+  const liveRestore = cfg['live-restore'] ?? true;
+  configureRuntime(daemon, { logConfig: { 'log-driver': cfg['log-driver'], 'log-opts': cfg['log-opts'] }, liveRestore });
+  // Containers whose restart policy says so come back with the daemon (dockerd's restore).
+  await startContainersOnDaemonStart(daemon);
   const router = new Router(logger);
   systemRoutes(router, daemon);
   containerRoutes(router, daemon);
   execRoutes(router, daemon);
   imageRoutes(router, daemon);
   commitRoutes(router, daemon);
+  runtimeRoutes(router, daemon);
+  networkRoutes(router, { networks: daemon.networks, containers: networkAttacher(daemon) });
+  volumeRoutes(router, daemon);
+  archiveRoutes(router, archiveBackend(daemon));
   const server = await listen(cfg.hosts, router, logger);
   logger.info({ version: BERTH_VERSION, dataRoot: cfg['data-root'], execRoot: cfg['exec-root'] }, 'berthd ready');
 
@@ -92,8 +150,10 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down; running containers keep running');
+    logger.info({ signal, liveRestore }, liveRestore ? 'shutting down; running containers keep running' : 'shutting down; stopping containers');
     await server.close();
+    // Without live restore, containers stop with berthd (their stop signal and timeout), as with dockerd.
+    if (!liveRestore) await shutdownContainers(daemon);
     await daemon.shutdown();
     await rm(cfg.pidfile, { force: true });
     logger.flush();

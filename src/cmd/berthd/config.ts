@@ -10,6 +10,22 @@ export interface DaemonConfig {
   pidfile: string;
   debug: boolean;
   'log-level': string;
+  // Networking, as dockerd names them.
+  bridge?: string;
+  bip?: string;
+  'default-address-pools'?: { base: string; size: number }[];
+  'ip-masq'?: boolean;
+  iptables?: boolean;
+  icc?: boolean;
+  mtu?: number;
+  dns?: string[];
+  /** Berth's own nftables table (default `berth`). */
+  'firewall-table'?: string;
+  // Runtime: the default log driver and its options, and whether containers outlive berthd.
+  'log-driver'?: string;
+  'log-opts'?: Record<string, string>;
+  /** Containers keep running while berthd is down (default true; false: SIGTERM stops them). */
+  'live-restore'?: boolean;
 }
 
 const defaults: DaemonConfig = {
@@ -29,6 +45,18 @@ const flagToKey: Record<string, keyof DaemonConfig> = {
   pidfile: 'pidfile',
   debug: 'debug',
   logLevel: 'log-level',
+  bridge: 'bridge',
+  bip: 'bip',
+  defaultAddressPool: 'default-address-pools',
+  ipMasq: 'ip-masq',
+  iptables: 'iptables',
+  icc: 'icc',
+  mtu: 'mtu',
+  dns: 'dns',
+  firewallTable: 'firewall-table',
+  logDriver: 'log-driver',
+  logOpt: 'log-opts',
+  liveRestore: 'live-restore',
 };
 
 const known = new Set<string>(Object.values(flagToKey));

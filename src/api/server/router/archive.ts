@@ -73,9 +73,11 @@ export function archiveRoutes(r: Router, d: ArchiveBackend): void {
     const { name, path } = archiveParams(ctx);
     const c = await d.rootOf(name);
     let stream: Readable;
+    let closed: Promise<void> | undefined;
     try {
       const out = await archivePath(c.root, path, { container: name });
       stream = out.stream;
+      closed = out.closed;
       const enc = negotiateEncoding(ctx.req);
       ctx.res.writeHead(200, {
         'X-Docker-Container-Path-Stat': encodePathStat(out.stat),
@@ -87,6 +89,8 @@ export function archiveRoutes(r: Router, d: ArchiveBackend): void {
       else if (enc === 'deflate') await pipeline(stream, createDeflateRaw(), ctx.res);
       else await pipeline(stream, ctx.res);
     } finally {
+      // The root's handles must be closed before it is unmounted.
+      if (closed) await closed;
       await c.release();
     }
   });

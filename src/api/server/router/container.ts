@@ -3,17 +3,20 @@ import type { Router, RouteContext } from '../router.js';
 import { boolValue, expectObject, intValue, readJSONBody, writeJSON, writeNoContent } from '../httputils.js';
 import { versionAtLeast } from '../version.js';
 import { parseFilters } from '../../types/filters.js';
-import { invalidParameter, conflict } from '../../../pkg/errors.js';
+import { invalidParameter, conflict, BerthError } from '../../../pkg/errors.js';
+import { parseSignal, SIGKILL } from '../../../pkg/signal.js';
 import type { Daemon } from '../../../daemon/daemon.js';
 import { normalizeConfig, normalizeHostConfig } from '../../../daemon/config.js';
 import { createContainer } from '../../../daemon/create.js';
+import type { EndpointSettings } from '../../../network/types.js';
 import { startContainer } from '../../../daemon/start.js';
-import { killContainer, parseWaitCondition, restartContainer, stopContainer, waitContainer } from '../../../daemon/stop.js';
+import { killContainer, parseWaitCondition, restartContainer, stopContainer, waitContainer, waitStopped } from '../../../daemon/stop.js';
 import { pruneContainers, removeContainer } from '../../../daemon/delete.js';
 import { inspectContainer, listContainers, topContainer } from '../../../daemon/inspect.js';
 import { renameContainer } from '../../../daemon/rename.js';
 import { attachConnection, parseDetachKeys, DEFAULT_DETACH_KEYS } from '../../../daemon/attach.js';
 import { streamLogs } from '../../../daemon/logs.js';
+import { ReadLogsNotSupportedError, supportsReading } from '../../../logger/drivers.js';
 import { createExec, type ExecCreateOptions } from '../../../daemon/exec.js';
 
 /** Raw stream with a TTY, multiplexed without; API < 1.42 called both raw-stream. */
@@ -39,7 +42,16 @@ export function containerRoutes(r: Router, d: Daemon): void {
     if (ctx.query.get('platform') && !/^linux(\/|$)/.test(ctx.query.get('platform')!)) {
       throw invalidParameter(`"${ctx.query.get('platform')}": unknown operating system or architecture: invalid argument`);
     }
-    writeJSON(ctx.res, 201, await createContainer(d, ctx.query.get('name') ?? '', config, hostConfig));
+    let endpointsConfig =
+      (body.NetworkingConfig as { EndpointsConfig?: Record<string, Partial<EndpointSettings> | null> } | null | undefined)?.EndpointsConfig ?? null;
+    // As dockerd's postContainersCreate: with the default network mode (the CLI sends "default"
+    // and an EndpointsConfig keyed "default"), that endpoint config belongs to the default network.
+    const rawMode = (body.HostConfig as { NetworkMode?: unknown } | null | undefined)?.NetworkMode;
+    if ((rawMode === undefined || rawMode === '' || rawMode === 'default') && endpointsConfig && 'default' in endpointsConfig) {
+      const { default: ep, ...rest } = endpointsConfig;
+      endpointsConfig = { ...rest, [hostConfig.NetworkMode]: ep ?? null };
+    }
+    writeJSON(ctx.res, 201, await createContainer(d, ctx.query.get('name') ?? '', config, hostConfig, { version: ctx.version, endpointsConfig }));
   });
 
   r.get('/containers/json', async (ctx) => {
@@ -73,9 +85,20 @@ export function containerRoutes(r: Router, d: Daemon): void {
   });
 
   r.post('/containers/{name}/kill', async (ctx) => {
-    const c = get(ctx);
-    if (!c.running) throw conflict(`Cannot kill container: ${ctx.params.name}: Container ${c.id} is not running`);
-    await killContainer(d, c, ctx.query.get('signal') || undefined);
+    const name = ctx.params.name;
+    try {
+      const signal = ctx.query.get('signal') || undefined;
+      if (signal) parseSignal(signal);
+      const c = get(ctx);
+      if (!c.running) throw conflict(`container ${c.id} is not running`);
+      await killContainer(d, c, signal);
+      // As dockerd's ContainerKill: SIGKILL (the default) waits until the container is gone.
+      if (!signal || parseSignal(signal) === SIGKILL) await waitStopped(c, 10_000);
+    } catch (err) {
+      // dockerd wraps every kill error: errors.Wrapf(err, "cannot kill container: %s", name).
+      if (err instanceof BerthError) throw new BerthError(err.kind, `cannot kill container: ${name}: ${err.message}`, { cause: err });
+      throw err;
+    }
     writeNoContent(ctx.res);
   });
 
@@ -168,9 +191,7 @@ export function containerRoutes(r: Router, d: Daemon): void {
     const stdout = boolValue(q, 'stdout');
     const stderr = boolValue(q, 'stderr');
     if (!stdout && !stderr) throw invalidParameter('Bad parameters: you must choose at least one stream');
-    if (c.hostConfig.LogConfig.Type === 'none') {
-      throw invalidParameter('configured logging driver does not support reading');
-    }
+    if (!supportsReading(c.hostConfig.LogConfig.Type || 'json-file')) throw new ReadLogsNotSupportedError();
     const tailRaw = q.get('tail') ?? 'all';
     const tail = tailRaw === 'all' || tailRaw === '' ? -1 : Number(tailRaw);
     if (!Number.isInteger(tail)) throw invalidParameter(`invalid value for "tail": ${tailRaw}`);
@@ -181,7 +202,7 @@ export function containerRoutes(r: Router, d: Daemon): void {
     ctx.req.socket.once('close', () => ac.abort());
     await streamLogs(c, ctx.res, {
       stdout, stderr, follow: boolValue(q, 'follow'), timestamps: boolValue(q, 'timestamps'), tail,
-      since: q.get('since') ?? undefined, until: q.get('until') ?? undefined,
+      since: q.get('since') ?? undefined, until: q.get('until') ?? undefined, details: boolValue(q, 'details'),
     }, ac.signal, !tty);
     ctx.res.end();
   });

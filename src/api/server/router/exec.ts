@@ -32,9 +32,11 @@ export function execRoutes(r: Router, d: Daemon): void {
     try {
       await startExec(d, e, { tty, consoleSize });
     } catch (err) {
-      // The stream is already hijacked: report the error in it, as dockerd does.
+      // The stream is already hijacked: report the error in it, as dockerd does — on stdout
+      // (dockerd writes it to the attached stdout writer), so the CLI prints it there.
       const msg = `${(err as Error).message}\r\n`;
-      conn.end(tty ? msg : frame(2, Buffer.from(msg)));
+      conn.end(tty ? msg : frame(1, Buffer.from(msg)));
+      e.streams.endSinks();
       return;
     }
     await attached;

@@ -80,7 +80,7 @@ export function imageRoutes(r: Router, d: Daemon): void {
     if (want('container')) {
       out.Containers = await listContainers(d, { all: true, limit: -1, size: true, filters: new Map() });
     }
-    if (want('volume')) out.Volumes = [];
+    if (want('volume')) out.Volumes = await d.volumes.usage();
     if (want('build-cache')) out.BuildCache = [];
     writeJSON(res, 200, out);
   });
