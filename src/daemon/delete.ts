@@ -5,6 +5,7 @@ import { conflict, isKind } from '../pkg/errors.js';
 import { parseTimestamp } from '../pkg/timeutil.js';
 import { SIGKILL } from '../pkg/signal.js';
 import { matchLabels } from './filters.js';
+import { validateFilters } from '../api/types/filters.js';
 import type { Daemon } from './daemon.js';
 import { cancelRestart } from './runtime.js';
 import { releaseNetworking } from './network.js';
@@ -52,6 +53,7 @@ export async function removeContainer(d: Daemon, c: Container, opts: { force: bo
 }
 
 export async function pruneContainers(d: Daemon, filters: Map<string, string[]>): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {
+  validateFilters(filters, ['label', 'label!', 'until']);
   const until = (filters.get('until') ?? []).map((v) => parseTimestamp(v).getTime());
   const deleted: string[] = [];
   let reclaimed = 0;

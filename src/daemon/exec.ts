@@ -41,6 +41,12 @@ export class ExecConfig {
 
   get started(): boolean { return this.pid !== 0 || this.running || this.exitCode !== null; }
 
+  /** dockerd's two refusals: a finished exec cannot run again, a running one cannot start twice. */
+  assertStartable(): void {
+    if (this.exitCode !== null) throw conflict(`Error: Exec command ${this.id} has already run`);
+    if (this.started) throw conflict(`Error: Exec command ${this.id} is already running`);
+  }
+
   watchOutput(drained: Promise<void>): void { this.drained = drained.catch(() => undefined); }
 
   async finish(d: Daemon, exitCode: number): Promise<void> {
@@ -108,7 +114,7 @@ export function getExec(d: Daemon, id: string): ExecConfig {
 
 /** Starts the process; output flows to the exec's attached sinks (added by the caller first). */
 export async function startExec(d: Daemon, e: ExecConfig, opts: { tty?: boolean; consoleSize?: [number, number] }): Promise<void> {
-  if (e.started) throw conflict(`Error: Exec command ${e.id} is already running`);
+  e.assertStartable();
   const c = d.containers.get(e.containerId);
   assertRunning(c);
   const run = d.runs.get(c.id);
@@ -151,7 +157,8 @@ export async function startExec(d: Daemon, e: ExecConfig, opts: { tty?: boolean;
     d.containerEvent(c, `exec_start: ${execCommandLine(e.opts.Cmd)}`, { execID: e.id });
   } catch (err) {
     e.running = false;
-    e.exitCode = 126;
+    const msg = err instanceof Error ? err.message : String(err);
+    e.exitCode = /executable file not found|no such file or directory/.test(msg) ? 127 : 126;
     // Attached clients are not ended here: the API layer writes the error into their stream
     // first (as dockerd does), then closes it.
     await d.ctd.deleteExec(c.id, e.id).catch(() => undefined);

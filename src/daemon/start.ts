@@ -138,8 +138,14 @@ async function startLocked(d: Daemon, c: Container): Promise<void> {
     const msg = err instanceof Error ? err.message : String(err);
     c.state.Error = msg;
     // dockerd's exit codes for a process that never ran: 127 not found, 126 cannot execute.
-    if (!c.running) c.state.ExitCode = /executable file not found|no such file or directory/.test(msg) ? 127 : /permission denied/.test(msg) ? 126 : 128;
+    const notFound = /executable file not found|no such file or directory/.test(msg);
+    const cannotRun = /permission denied/.test(msg);
+    if (!c.running) c.state.ExitCode = notFound ? 127 : cannotRun ? 126 : 128;
     await c.save().catch(() => undefined);
+    // A command that cannot run is the user's config at fault: 400, as dockerd's startInvalidConfigError.
+    if ((notFound || cannotRun) && !(err instanceof BerthError && err.kind !== 'system')) {
+      throw new BerthError('invalid-parameter', msg, { cause: err });
+    }
     if (err instanceof BerthError) throw err;
     throw new BerthError('system', msg, { cause: err });
   }

@@ -28,12 +28,19 @@ async function canRun(): Promise<string | false> {
 
 const skip = await canRun();
 const tag = randomBytes(3).toString('hex');
+const table = `bt${tag}`;
 const logger = pino({ level: 'silent' });
 
+/** Veths on this test's bridges (named bt-…): other daemons on the host may add their own meanwhile. */
+async function ourVeths(): Promise<string> {
+  const out = (await runCommand('ip', ['-o', 'link', 'show', 'type', 'veth'])).stdout;
+  return out.split('\n').filter((l) => / master bt-/.test(l)).map((l) => l.replace(/^\d+: /, '')).join('\n');
+}
+
 async function snapshot(): Promise<{ veth: string; netns: string; nft: string }> {
-  const veth = (await runCommand('ip', ['-o', 'link', 'show', 'type', 'veth'])).stdout.replace(/^\d+: /gm, '');
+  const veth = await ourVeths();
   const netns = (await runCommand('ip', ['netns'])).stdout;
-  const nft = (await runCommand('nft', ['list', 'ruleset'])).stdout;
+  const nft = (await runCommand('nft', ['list', 'tables'])).stdout.split('\n').filter((l) => l.includes(table)).join('\n');
   return { veth, netns, nft };
 }
 
@@ -87,7 +94,6 @@ describe('network controller on a real kernel', { skip }, () => {
   let ctl: NetworkController;
   let stub: dgram.Socket;
   const servers: ChildProcess[] = [];
-  const table = `bt${tag}`;
   const bridgeName = `bt-${tag}`;
   const opts = () => ({
     dataRoot: join(root, 'data'), execRoot: join(root, 'exec'), logger, bridgeName,
@@ -184,13 +190,13 @@ describe('network controller on a real kernel', { skip }, () => {
   });
 
   it('refuses bad connects without leaving anything', async () => {
-    const vethBefore = (await runCommand('ip', ['-o', 'link', 'show', 'type', 'veth'])).stdout.split('\n').length;
+    const vethBefore = await ourVeths();
     await rejectsWith(ctl.connect(ids.c1, ns.c1, n1, { name: `c1-${tag}`, hostname: 'c1' }), 'forbidden', /endpoint with name c1-.* already exists in network n1-/);
     await rejectsWith(ctl.connect(ids.c4, ns.c4, n1, { name: 'x', hostname: 'x', ipv4: '10.213.201.200' }), 'forbidden', /Address already in use/);
     await rejectsWith(ctl.connect(ids.c4, ns.c4, n1, { name: 'x', hostname: 'x', ipv4: '10.99.0.5' }), 'invalid-parameter', /invalid endpoint settings:\nno configured subnet contains IP address 10\.99\.0\.5/);
     await rejectsWith(ctl.connect(ids.c4, ns.c4, 'bridge', { name: 'x', hostname: 'x', ipv4: '10.213.0.9' }), 'invalid-parameter', /user-specified IP address is supported on user-defined networks only/);
     await rejectsWith(ctl.connect(ids.c4, ns.c4, 'bridge', { name: 'x', hostname: 'x', portBindings: { '80/tcp': [{ HostIp: '', HostPort: 'abc' }] } }), 'invalid-parameter', /invalid port specification: "abc"/);
-    assert.equal((await runCommand('ip', ['-o', 'link', 'show', 'type', 'veth'])).stdout.split('\n').length, vethBefore);
+    assert.equal(await ourVeths(), vethBefore);
     assert.equal(ctl.containerNetworks(ids.c4)?.Networks['bridge'], undefined);
   });
 

@@ -113,7 +113,8 @@ export function containerRoutes(r: Router, d: Daemon): void {
     try {
       const code = await waitContainer(c, condition, ac.signal);
       const body: Record<string, unknown> = { StatusCode: code };
-      if (versionAtLeast(ctx.version, '1.30')) body.Error = c.state.Error && code !== 0 ? { Message: c.state.Error } : null;
+      // `Error` is omitempty in dockerd's WaitResponse (API 1.30+).
+      if (versionAtLeast(ctx.version, '1.30') && c.state.Error && code !== 0) body.Error = { Message: c.state.Error };
       ctx.res.end(JSON.stringify(body) + '\n');
     } catch {
       ctx.res.destroy();
@@ -162,6 +163,8 @@ export function containerRoutes(r: Router, d: Daemon): void {
     if (!boolValue(q, 'stream') && !boolValue(q, 'logs')) throw invalidParameter('either logs or stream is required');
     const tty = c.record.Config.Tty;
     const conn = ctx.hijack(streamContentType(tty, ctx.version));
+    // A client that hangs up mid-stream must not take the daemon down with an EPIPE.
+    conn.on('error', () => conn.destroy());
     const opts = {
       stdin: boolValue(q, 'stdin') && c.record.Config.OpenStdin,
       stdout: boolValue(q, 'stdout'),
@@ -169,6 +172,7 @@ export function containerRoutes(r: Router, d: Daemon): void {
     };
     if (boolValue(q, 'logs')) {
       const ac = new AbortController();
+      conn.once('close', () => ac.abort());
       await streamLogs(c, conn, { ...opts, follow: false, timestamps: false, tail: -1 }, ac.signal, !tty);
     }
     if (!boolValue(q, 'stream')) {
@@ -223,7 +227,13 @@ export function containerRoutes(r: Router, d: Daemon): void {
       WorkingDir: typeof body.WorkingDir === 'string' ? body.WorkingDir : '',
       ConsoleSize: Array.isArray(body.ConsoleSize) ? (body.ConsoleSize as [number, number]) : undefined,
     };
-    if (opts.DetachKeys) parseDetachKeys(opts.DetachKeys);
+    if (opts.DetachKeys) {
+      try {
+        parseDetachKeys(opts.DetachKeys);
+      } catch {
+        throw invalidParameter(`Invalid escape keys (${opts.DetachKeys}) provided`);
+      }
+    }
     writeJSON(ctx.res, 201, { Id: createExec(d, c, opts) });
   });
 

@@ -12,12 +12,12 @@ export function execRoutes(r: Router, d: Daemon): void {
   r.post('/exec/{id}/start', async (ctx) => {
     const e = getExec(d, ctx.params.id);
     const body = expectObject(await readJSONBody(ctx.req), 'container.ExecStartOptions');
-    if (e.started) throw conflict(`Error: Exec command ${e.id} is already running`);
+    e.assertStartable();
     const tty = body.Tty === true || e.opts.Tty;
     const consoleSize = Array.isArray(body.ConsoleSize) ? (body.ConsoleSize as [number, number]) : undefined;
     if (body.Detach === true) {
       await startExec(d, e, { tty, consoleSize });
-      writeJSON(ctx.res, 200, {});
+      writeNoContent(ctx.res, 200);
       return;
     }
     const conn = ctx.hijack(streamContentType(tty, ctx.version));
