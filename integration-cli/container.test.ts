@@ -63,8 +63,8 @@ test('exec: exit code, -e, -u, -w, stdin, errors', async () => {
   assert.equal(r.stderr, 'err\n');
   assert.equal((await dockerOk(ctx.daemon, ['exec', '-i', 'ex', 'cat'], { input: 'piped\n' })).stdout, 'piped\n');
   assert.equal((await dockerOk(ctx.daemon, ['exec', '-i', 'ex', 'wc', '-l'], { input: 'a\nb\nc\n' })).stdout.trim(), '3');
-  // A missing command: 126 and runc's message on stdout (dockerd writes it into the stream).
-  const miss = await dockerFails(ctx.daemon, ['exec', 'ex', 'nosuchcmd'], 126);
+  // A missing command: 127 (dockerd 25+ translates 'not found' as for run) and runc's message in the stream.
+  const miss = await dockerFails(ctx.daemon, ['exec', 'ex', 'nosuchcmd'], 127);
   assert.equal(
     miss.stdout,
     'OCI runtime exec failed: exec failed: unable to start container process: exec: "nosuchcmd": executable file not found in $PATH: unknown\r\n',
