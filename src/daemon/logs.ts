@@ -12,20 +12,35 @@ export interface LogsOptions {
   follow: boolean;
   timestamps: boolean;
   tail: number;
-  since?: string;
-  until?: string;
+  /** Bounds in nanoseconds since the epoch (see parseLogBounds). */
+  since?: bigint;
+  until?: bigint;
   /** `docker logs --details`. */
   details?: boolean;
 }
 
-function parseBound(v: string | undefined): Date | undefined {
+/**
+ * `since`/`until` to nanoseconds: "seconds.nanoseconds" keeps its full precision (clients pass a
+ * line's exact timestamp), the other forms dockerd accepts go through parseTimestamp.
+ */
+function parseBound(v: string | undefined): bigint | undefined {
   if (!v || v === '0') return undefined;
+  const m = /^(\d+)(?:\.(\d{1,9}))?$/.exec(v);
+  if (m) return BigInt(m[1]) * 1_000_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
   try {
-    return parseTimestamp(v);
+    return BigInt(parseTimestamp(v).getTime()) * 1_000_000n;
   } catch (err) {
     throw invalidParameter((err as Error).message);
   }
 }
+
+/** Validates the bounds before the response starts, so a bad one gets a proper error status. */
+export function parseLogBounds(since: string | undefined, until: string | undefined): { since?: bigint; until?: bigint } {
+  return { since: parseBound(since), until: parseBound(until) };
+}
+
+const msFloor = (ns: bigint): Date => new Date(Number(ns / 1_000_000n));
+const msCeil = (ns: bigint): Date => new Date(Number((ns + 999_999n) / 1_000_000n));
 
 export async function streamLogs(
   c: Container,
@@ -34,8 +49,9 @@ export async function streamLogs(
   signal: AbortSignal,
   multiplexed: boolean,
 ): Promise<void> {
-  const since = parseBound(opts.since);
-  const until = parseBound(opts.until);
+  // The reader works in milliseconds; the exact nanosecond bounds are applied per line below.
+  const since = opts.since === undefined ? undefined : msFloor(opts.since);
+  const until = opts.until === undefined ? undefined : msCeil(opts.until);
   // Following ends when the container stops (or the client leaves).
   const stop = new AbortController();
   signal.addEventListener('abort', () => stop.abort(), { once: true });
@@ -48,6 +64,8 @@ export async function streamLogs(
   for await (const entry of readContainerLogs(cfg, logPathFor(cfg.Type, c.dir, c.id), {
     stdout: opts.stdout, stderr: opts.stderr, since, until, tail: opts.tail, follow, timestamps: opts.timestamps, details: opts.details,
   }, stop.signal)) {
+    if (opts.since !== undefined && entry.timeNano < opts.since) continue;
+    if (opts.until !== undefined && entry.timeNano > opts.until) continue;
     const ok = out.write(multiplexed ? frame(entry.stream === 'stdout' ? 1 : 2, entry.line) : entry.line);
     if (!ok) await new Promise<void>((r) => out.once('drain', r));
     if (signal.aborted) break;

@@ -15,7 +15,7 @@ import { pruneContainers, removeContainer } from '../../../daemon/delete.js';
 import { inspectContainer, listContainers, topContainer } from '../../../daemon/inspect.js';
 import { renameContainer } from '../../../daemon/rename.js';
 import { attachConnection, parseDetachKeys, DEFAULT_DETACH_KEYS } from '../../../daemon/attach.js';
-import { streamLogs } from '../../../daemon/logs.js';
+import { parseLogBounds, streamLogs } from '../../../daemon/logs.js';
 import { ReadLogsNotSupportedError, supportsReading } from '../../../logger/drivers.js';
 import { createExec, type ExecCreateOptions } from '../../../daemon/exec.js';
 
@@ -196,9 +196,10 @@ export function containerRoutes(r: Router, d: Daemon): void {
     const stderr = boolValue(q, 'stderr');
     if (!stdout && !stderr) throw invalidParameter('Bad parameters: you must choose at least one stream');
     if (!supportsReading(c.hostConfig.LogConfig.Type || 'json-file')) throw new ReadLogsNotSupportedError();
-    const tailRaw = q.get('tail') ?? 'all';
-    const tail = tailRaw === 'all' || tailRaw === '' ? -1 : Number(tailRaw);
-    if (!Number.isInteger(tail)) throw invalidParameter(`invalid value for "tail": ${tailRaw}`);
+    // dockerd reads an unparsable tail as "all".
+    const tailRaw = Number(q.get('tail') ?? 'all');
+    const tail = Number.isInteger(tailRaw) ? tailRaw : -1;
+    const bounds = parseLogBounds(q.get('since') ?? undefined, q.get('until') ?? undefined);
     const tty = c.record.Config.Tty;
     ctx.res.writeHead(200, { 'Content-Type': streamContentType(tty, ctx.version) });
     ctx.res.flushHeaders();
@@ -206,7 +207,7 @@ export function containerRoutes(r: Router, d: Daemon): void {
     ctx.req.socket.once('close', () => ac.abort());
     await streamLogs(c, ctx.res, {
       stdout, stderr, follow: boolValue(q, 'follow'), timestamps: boolValue(q, 'timestamps'), tail,
-      since: q.get('since') ?? undefined, until: q.get('until') ?? undefined, details: boolValue(q, 'details'),
+      ...bounds, details: boolValue(q, 'details'),
     }, ac.signal, !tty);
     ctx.res.end();
   });
