@@ -989,6 +989,13 @@ export class NetworkController {
         await Promise.all(ps.map((p) => p.close().catch(() => undefined)));
       }
       await this.save().catch(() => undefined);
+      // With no container left on a network, leave the host as it was: the bridges and the
+      // firewall table come back from the saved state at the next start. Running containers
+      // (live restore) keep theirs.
+      if (this.state.sandboxes.length === 0) {
+        for (const n of this.state.networks) if (n.bridge) await deleteLink(n.bridge).catch(() => undefined);
+        await this.firewall.remove().catch(() => undefined);
+      }
     });
   }
 
