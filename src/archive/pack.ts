@@ -33,33 +33,44 @@ async function collectDirs(root: string, rel: string, out: string[]): Promise<vo
   }
 }
 
+export type EntryHeader = Partial<tar.Header> & { name: string };
+
+/**
+ * Adds one entry to a tar-stream pack, streaming `body` into it with backpressure (tar-stream's
+ * streamx sinks are piped by hand: node:stream's pipeline does not know them). A regular file
+ * without a body is written empty.
+ */
+export function writeTarEntry(pack: tar.Pack, header: EntryHeader, body?: Readable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error | null) => (err ? reject(err) : resolve());
+    if (!body) {
+      const t = header.type ?? 'file';
+      if (t === 'file' || t === 'contiguous-file') pack.entry(header, Buffer.alloc(0), done);
+      else pack.entry(header, done);
+      return;
+    }
+    const sink = pack.entry(header, done);
+    body.on('error', (e) => {
+      sink.destroy(e);
+      reject(e);
+    });
+    body.on('data', (chunk: Buffer) => {
+      if (!sink.write(chunk)) {
+        body.pause();
+        sink.once('drain', () => body.resume());
+      }
+    });
+    body.on('end', () => (sink as unknown as { end(): void }).end());
+  });
+}
+
 /** A tar stream of `dir`'s content (entries relative, directories with a trailing slash). */
 export function packDirectory(dir: string, opts: PackOptions = {}): Readable {
   const pack = tar.pack();
   const root = posix.resolve(dir);
   const exclude = new Set((opts.exclude ?? []).map((e) => e.replace(/^\/+|\/+$/g, '')));
 
-  const writeEntry = (header: tar.Header | (Partial<tar.Header> & { name: string }), body?: Readable): Promise<void> =>
-    new Promise((resolve, reject) => {
-      if (!body) {
-        const t = header.type ?? 'file';
-        if (t === 'file' || t === 'contiguous-file') pack.entry(header, Buffer.alloc(0), (err) => (err ? reject(err) : resolve()));
-        else pack.entry(header, (err) => (err ? reject(err) : resolve()));
-        return;
-      }
-      const sink = pack.entry(header, (err) => (err ? reject(err) : resolve()));
-      body.on('error', (e) => {
-        sink.destroy(e);
-        reject(e);
-      });
-      body.on('data', (chunk: Buffer) => {
-        if (!sink.write(chunk)) {
-          body.pause();
-          sink.once('drain', () => body.resume());
-        }
-      });
-      body.on('end', () => (sink as unknown as { end(): void }).end());
-    });
+  const writeEntry = (header: EntryHeader, body?: Readable): Promise<void> => writeTarEntry(pack, header, body);
 
   const run = async (): Promise<void> => {
     const opaque = new Set<string>();

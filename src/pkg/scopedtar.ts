@@ -18,6 +18,7 @@ import { decompressStream } from '../archive/compression.js';
 import { setXattrs } from '../archive/xattr.js';
 import { errnoCode, invalidParameter } from './errors.js';
 import { fdPath, O_PATH, type DirNode, type ScopedRoot } from './scopedfs.js';
+import { writeTarEntry } from '../archive/pack.js';
 
 // ───────────────────────────── producing ─────────────────────────────
 
@@ -37,30 +38,9 @@ export function packScoped(root: ScopedRoot, src: PackSource, nameFor: (rel: str
   const seen = new Map<string, string>();
 
   type H = Partial<tar.Header> & { name: string };
+  // An empty regular file goes out without its (empty) body stream.
   const put = (header: H, body?: Readable, size = 0): Promise<void> =>
-    new Promise<void>((resolve, reject) => {
-      if (header.type === 'file' && (!body || size === 0)) {
-        pack.entry(header, Buffer.alloc(0), (err) => (err ? reject(err) : resolve()));
-        return;
-      }
-      if (!body) {
-        pack.entry(header, (err) => (err ? reject(err) : resolve()));
-        return;
-      }
-      const sink = pack.entry(header, (err) => (err ? reject(err) : resolve()));
-      // streamx sinks are piped by hand (node:stream's pipeline does not know them).
-      body.on('error', (e) => {
-        sink.destroy(e);
-        reject(e);
-      });
-      body.on('data', (chunk: Buffer) => {
-        if (!sink.write(chunk)) {
-          body.pause();
-          sink.once('drain', () => body.resume());
-        }
-      });
-      body.on('end', () => (sink as unknown as { end(): void }).end());
-    });
+    writeTarEntry(pack, header, header.type === 'file' && size === 0 ? undefined : body);
 
   const base = (st: Stats, name: string): H => ({
     name,
