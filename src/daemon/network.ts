@@ -2,30 +2,20 @@
 // `docker network connect/disconnect` ask of the NetworkController (src/network/controller.ts).
 // See docs/networking.md ("What the daemon calls, and when").
 import type { Container } from '../container/container.js';
-import { NetworkController, readHostResolvConf, type LinkSpec } from '../network/controller.js';
+import { NetworkController, readHostResolvConf, type LinkSpec, type NetworkControllerOptions } from '../network/controller.js';
 import { validatePortBindings } from '../network/portspec.js';
 import type { EndpointSettings, PortMap } from '../network/types.js';
 import type { ContainerNetworkAttacher } from '../api/server/router/network.js';
-import type { AddressPoolSpec } from '../network/ipam.js';
 import { conflict, forbidden, invalidParameter, isKind, notFound } from '../pkg/errors.js';
 import { writeFileAtomic } from '../pkg/atomicfile.js';
 import { defaultHosts } from './netfiles.js';
 import type { Daemon } from './daemon.js';
 
-/** berthd's networking settings (flags / daemon.json, dockerd's names). */
-export interface NetworkDaemonOptions {
-  bridgeName?: string;
-  bip?: string;
-  defaultAddressPools?: AddressPoolSpec[];
-  ipMasq?: boolean;
-  iptables?: boolean;
-  icc?: boolean;
-  mtu?: number;
-  /** nftables table (Berth-specific; tests use their own). */
-  firewallTable?: string;
-  /** Where the embedded DNS forwards names it does not know (dockerd's daemon-wide `dns`). */
-  dnsUpstreams?: string[];
-}
+/** berthd's networking settings (flags / daemon.json, dockerd's names), as the controller takes them. */
+export type NetworkDaemonOptions = Pick<
+  NetworkControllerOptions,
+  'bridgeName' | 'bip' | 'defaultAddressPools' | 'ipMasq' | 'iptables' | 'icc' | 'mtu' | 'firewallTable' | 'dnsUpstreams'
+>;
 
 /** A container's configured networks (dockerd keeps them in NetworkSettings.Networks). */
 export type ConfiguredNetworks = Record<string, Partial<EndpointSettings>>;
