@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { API_VERSION, MIN_API_VERSION } from '../api/server/version.js';
 import { rfc3339Nano } from '../pkg/timeutil.js';
 import type { Daemon } from './daemon.js';
+import { runtimeSettings } from './runtime.js';
 
 const run = promisify(execFile);
 export const BERTH_VERSION = '0.1.0';
@@ -86,7 +87,7 @@ export async function systemInfo(d: Daemon): Promise<Record<string, unknown>> {
     Images: d.images.imageCount(),
     Driver: 'overlay2',
     DriverStatus: d.images.driverStatus(),
-    Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'none'], Authorization: null, Log: ['json-file'] },
+    Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'none'], Authorization: null, Log: ['json-file', 'local'] },
     MemoryLimit: true,
     SwapLimit: await exists('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes'),
     CpuCfsPeriod: true,
@@ -102,7 +103,7 @@ export async function systemInfo(d: Daemon): Promise<Record<string, unknown>> {
     OomKillDisable: !cgroupV2,
     NGoroutines: 0,
     SystemTime: rfc3339Nano(),
-    LoggingDriver: 'json-file',
+    LoggingDriver: runtimeSettings(d).logConfig['log-driver'] || 'json-file',
     CgroupDriver: 'cgroupfs',
     CgroupVersion: cgroupV2 ? '2' : '1',
     NEventsListener: d.events.subscriberCount,
@@ -133,7 +134,7 @@ export async function systemInfo(d: Daemon): Promise<Record<string, unknown>> {
     Runtimes: { runc: { path: d.opts.runtimePath } },
     DefaultRuntime: 'runc',
     Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
-    LiveRestoreEnabled: true,
+    LiveRestoreEnabled: runtimeSettings(d).liveRestore,
     Isolation: '',
     InitBinary: 'docker-init',
     ContainerdCommit: { ID: v.containerd.revision },
