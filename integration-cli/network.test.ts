@@ -299,6 +299,22 @@ t('--network host, none and container:', async () => {
   await dockerFails(d(), ['run', '--rm', '--network', 'nosuchnet', 'busybox', 'true'], 125, 'network nosuchnet not found');
 });
 
+t('--link on the default bridge: hosts entry, reachability and the link environment', async () => {
+  await dockerOk(d(), ['run', '-d', '--name', 'lk-db', '--expose', '5432', '-e', 'SECRET=s3', 'busybox', 'sleep', '300']);
+  const ip = await inspectField(d(), 'lk-db', '{{.NetworkSettings.IPAddress}}');
+  const out = await dockerOut(d(), ['run', '--rm', '--name', 'lk-app', '--link', 'lk-db:database', 'busybox', 'sh', '-c',
+    'grep database /etc/hosts; ping -c1 -W2 database >/dev/null && echo PING_OK; env | grep ^DATABASE_ | sort']);
+  assert.match(out, new RegExp(`^${ip.replace(/\./g, '\\.')}\tdatabase lk-db `, 'm'));
+  assert.match(out, /^PING_OK$/m);
+  assert.match(out, /^DATABASE_NAME=\/lk-app\/database$/m);
+  assert.match(out, /^DATABASE_ENV_SECRET=s3$/m);
+  assert.match(out, new RegExp(`^DATABASE_PORT=tcp://${ip.replace(/\./g, '\\.')}:5432$`, 'm'));
+  assert.match(out, /^DATABASE_PORT_5432_TCP_PORT=5432$/m);
+  const stopped = await dockerFails(d(), ['run', '--rm', '--link', 'nosuch:x', 'busybox', 'true'], 125);
+  assert.match(stopped.stderr, /could not get container for nosuch/);
+  await dockerOk(d(), ['rm', '-f', 'lk-db']);
+});
+
 t('docker network create/ls/inspect/rm/prune and their errors', async () => {
   const sub = JSON.parse(await dockerOut(d(), ['network', 'inspect', 'appnet']))[0].IPAM.Config[0].Subnet as string;
   await dockerFails(d(), ['network', 'create', '--subnet', sub, 'overlap'], 1, 'invalid pool request: Pool overlaps with other one on this address space');

@@ -7,6 +7,7 @@ import { createExecProcess } from '../oci/exec.js';
 import type { Spec } from '../oci/spec.js';
 import { resolveUser } from '../oci/user.js';
 import { containerEnv } from './start.js';
+import { linkEnv } from './network.js';
 import { openStdio, stdioPaths, removeFifos, type ProcessIO } from './run.js';
 import type { Daemon } from './daemon.js';
 
@@ -126,7 +127,9 @@ export async function startExec(d: Daemon, e: ExecConfig, opts: { tty?: boolean;
     const user = e.opts.User
       ? await resolveUser(e.opts.User, c.hostConfig.GroupAdd ?? [], (p) => d.images.readContainerFile(c.id, p))
       : undefined;
-    const env = [...containerEnv(c), ...(e.opts.Env ?? [])];
+    // Links whose peer has gone since the start contribute nothing, rather than failing the exec.
+    const links = (() => { try { return linkEnv(d, c); } catch { return []; } })();
+    const env = [...containerEnv(c, links), ...(e.opts.Env ?? [])];
     const process = createExecProcess(run.spec as Spec, {
       args: e.opts.Cmd,
       env,

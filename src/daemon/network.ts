@@ -115,6 +115,35 @@ function linkSpecs(d: Daemon, c: Container): LinkSpec[] {
   return out;
 }
 
+/**
+ * The environment legacy links give a container, as dockerd's links package builds it:
+ * ALIAS_NAME, ALIAS_ENV_<var> for the peer's environment, and ALIAS_PORT… for its exposed ports.
+ */
+export function linkEnv(d: Daemon, c: Container): string[] {
+  if (c.hostConfig.NetworkMode !== 'bridge' || !c.hostConfig.Links?.length) return [];
+  const env: string[] = [];
+  for (const link of linkSpecs(d, c)) {
+    const peer = d.containers.get(link.containerId);
+    const prefix = link.alias.toUpperCase().replace(/-/g, '_');
+    const ip = d.networks?.containerNetworks(peer.id)?.Networks['bridge']?.IPAddress ?? '';
+    const ports = Object.keys(peer.record.Config.ExposedPorts ?? {})
+      .map((k) => { const [port, proto = 'tcp'] = k.split('/'); return { port: Number(port), proto }; })
+      .sort((a, b) => a.port - b.port || a.proto.localeCompare(b.proto));
+    if (ports.length > 0) env.push(`${prefix}_PORT=${ports[0].proto}://${ip}:${ports[0].port}`);
+    for (const { port, proto } of ports) {
+      const key = `${prefix}_PORT_${port}_${proto.toUpperCase()}`;
+      env.push(`${key}=${proto}://${ip}:${port}`, `${key}_ADDR=${ip}`, `${key}_PORT=${port}`, `${key}_PROTO=${proto}`);
+    }
+    env.push(`${prefix}_NAME=${c.name}/${link.alias}`);
+    for (const v of peer.record.Config.Env ?? []) {
+      const i = v.indexOf('=');
+      const key = v.slice(0, i);
+      if (i > 0 && key !== 'HOME' && key !== 'PATH') env.push(`${prefix}_ENV_${key}=${v.slice(i + 1)}`);
+    }
+  }
+  return env;
+}
+
 function connectOptions(c: Container, cfg: Partial<EndpointSettings>) {
   const rc = c.record.Config;
   return {

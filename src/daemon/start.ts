@@ -10,7 +10,7 @@ import { removeContainer } from './delete.js';
 import { openLogDriver, resetRestartManager, startHealth } from './runtime.js';
 import { RestartCanceledError } from '../restartmanager/restartmanager.js';
 import type { Daemon } from './daemon.js';
-import { releaseNetworking, setupNetworking } from './network.js';
+import { linkEnv, releaseNetworking, setupNetworking } from './network.js';
 import { containerSpecMounts, releaseContainerMounts } from './mounts.js';
 import { mergeSpecMounts } from '../volume/mounts.js';
 
@@ -40,9 +40,10 @@ export async function startContainer(d: Daemon, c: Container, opts: { autoRestar
 }
 
 /** The container's environment as dockerd builds it: PATH, HOSTNAME, TERM, then the config's. */
-export function containerEnv(c: Container): string[] {
+export function containerEnv(c: Container, links: string[] = []): string[] {
   const cfg = c.record.Config;
-  const env = cfg.Env ?? [];
+  // Link variables come first, so the container's own Env overrides them, as in dockerd.
+  const env = [...links.filter((l) => !(cfg.Env ?? []).some((e) => e.split('=')[0] === l.split('=')[0])), ...(cfg.Env ?? [])];
   const base = [`HOSTNAME=${cfg.Hostname}`];
   if (!env.some((e) => e.startsWith('PATH='))) base.unshift(`PATH=${DEFAULT_PATH}`);
   if (cfg.Tty) base.push('TERM=xterm');
@@ -62,7 +63,7 @@ async function startLocked(d: Daemon, c: Container): Promise<void> {
       config: cfg,
       hostConfig: h,
       args: [c.record.Path, ...c.record.Args],
-      env: containerEnv(c),
+      env: containerEnv(c, linkEnv(d, c)),
       cwd: cfg.WorkingDir || '/',
       user,
       hostname: cfg.Hostname,
