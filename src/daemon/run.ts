@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import type { Container } from '../container/container.js';
 import type { StdStream } from '../container/streams.js';
 import { createFifos, openFifoForRead, openFifoForWrite } from '../pkg/fifo.js';
-import { LineSplitter } from '../logger/jsonfile.js';
+import { LineSplitter } from '../logger/lines.js';
 import type { LogDriver } from '../logger/drivers.js';
 import { openLogDriver } from './runtime.js';
 

@@ -6,13 +6,13 @@
 import { join } from 'node:path';
 import type { LogConfig } from '../api/types/container.js';
 import { BerthError, invalidParameter, systemError } from '../pkg/errors.js';
-import type { LogMessage } from './jsonfile.js';
+import type { LogMessage } from './lines.js';
 import { LOCAL_DEFAULT_COMPRESS, LOCAL_DEFAULT_MAX_FILES, LOCAL_DEFAULT_MAX_SIZE, LocalLogger, localLogPath, readLocalLogs } from './local.js';
 import { extraAttributes, parseLogTag, type LogInfo } from './loginfo.js';
 import { RotatingJSONFileLogger, readJSONFileLogs, type ReadOptions, type ReadRecord } from './rotate.js';
 
 
-/** What the daemon needs from any driver (JSONFileLogger from jsonfile.ts fits it too). */
+/** What the daemon needs from any driver. */
 export interface LogDriver {
   readonly name: string;
   /** Never blocks; records are written in order. */

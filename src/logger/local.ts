@@ -12,7 +12,7 @@
 
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
-import { dateToNano, nowNano, type LogMessage } from './jsonfile.js';
+import { dateToNano, nowNano, type LogMessage } from './lines.js';
 import { RotatingFileWriter, readRotatedLogs, type DecodedLine, type LineDecoder, type ReadOptions, type ReadRecord, type RotateOptions } from './rotate.js';
 
 export const LOCAL_DEFAULT_MAX_SIZE = 20 * 1024 * 1024;

@@ -27,7 +27,7 @@ import {
   type LogRecord,
   type LogSource,
   type ReadLogsOptions,
-} from './jsonfile.js';
+} from './lines.js';
 import { detailsPrefix } from './loginfo.js';
 
 const NS_PER_MS = 1_000_000n;
