@@ -127,7 +127,8 @@ async function clearPath(p: string, keepDir: boolean, beforeRemove?: () => Promi
   return 'removed';
 }
 
-function runMknod(path: string, kind: 'c' | 'b' | 'p', mode: number, major = 0, minor = 0): Promise<void> {
+/** Node has no mknod(2): devices and FIFOs are made by the mknod tool. */
+export function runMknod(path: string, kind: 'c' | 'b' | 'p', mode: number, major = 0, minor = 0): Promise<void> {
   const args = ['-m', (mode & 0o7777).toString(8), path, kind];
   if (kind !== 'p') args.push(String(major), String(minor));
   return new Promise((resolve, reject) => {

@@ -6,14 +6,13 @@
 // names that climb out of the destination. Used by `docker cp` (daemon/archive.ts) and by the
 // copy-up of image content into new volumes (volume/mounts.ts).
 
-import { spawn } from 'node:child_process';
 import { constants as C, type Stats } from 'node:fs';
 import { chmod, lchown, link, lutimes, mkdir, open, readdir, readlink, symlink, type FileHandle } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
-import { cleanEntryPath, type TarHeader } from '../archive/apply.js';
+import { cleanEntryPath, runMknod, type TarHeader } from '../archive/apply.js';
 import { decompressStream } from '../archive/compression.js';
 import { setXattrs } from '../archive/xattr.js';
 import { errnoCode, invalidParameter } from './errors.js';
@@ -189,17 +188,6 @@ function timesOf(hdr: TarHeader): { atime: number; mtime: number } {
   return { atime: Number.isFinite(atime) ? atime : 0, mtime: Number.isFinite(mtime) ? mtime : 0 };
 }
 
-function mknodAt(path: string, kind: 'c' | 'b' | 'p', mode: number, major = 0, minor = 0): Promise<void> {
-  const args = ['-m', (mode & 0o777).toString(8), path, kind];
-  if (kind !== 'p') args.push(String(major), String(minor));
-  return new Promise((resolve, reject) => {
-    const child = spawn('mknod', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    const errs: Buffer[] = [];
-    child.stderr.on('data', (b: Buffer) => errs.push(b));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`mknod: ${Buffer.concat(errs).toString().trim()}`))));
-  });
-}
 
 /** chmod on the inode `name` names in `dir`, refusing if it is (or became) a symlink. */
 async function chmodNoFollow(dir: DirNode, name: string, mode: number): Promise<void> {
@@ -382,7 +370,7 @@ async function applyEntry(
       case 'block-device':
       case 'fifo': {
         const kind = type === 'fifo' ? 'p' : type === 'character-device' ? 'c' : 'b';
-        await mknodAt(at, kind, mode, hdr.devmajor ?? 0, hdr.devminor ?? 0);
+        await runMknod(at, kind, mode & 0o777, hdr.devmajor ?? 0, hdr.devminor ?? 0);
         await lchown(at, owner.uid, owner.gid);
         await chmodNoFollow(dir, base, mode);
         await lutimes(at, atime, mtime);
