@@ -6,7 +6,7 @@
 // entries that name a path, link or symlink target outside the root are refused.
 
 import { createHash } from 'node:crypto';
-import { spawn } from 'node:child_process';
+import { mustRun } from '../pkg/command.js';
 import { lstat, mkdir, readdir, readlink, rm, symlink, link, lchown, chmod, lutimes, open } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -128,18 +128,10 @@ async function clearPath(p: string, keepDir: boolean, beforeRemove?: () => Promi
 }
 
 /** Node has no mknod(2): devices and FIFOs are made by the mknod tool. */
-export function runMknod(path: string, kind: 'c' | 'b' | 'p', mode: number, major = 0, minor = 0): Promise<void> {
+export async function runMknod(path: string, kind: 'c' | 'b' | 'p', mode: number, major = 0, minor = 0): Promise<void> {
   const args = ['-m', (mode & 0o7777).toString(8), path, kind];
   if (kind !== 'p') args.push(String(major), String(minor));
-  return new Promise((resolve, reject) => {
-    const child = spawn('mknod', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    const errs: Buffer[] = [];
-    child.stderr.on('data', (b: Buffer) => errs.push(b));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve() : reject(new Error(`mknod ${path}: ${Buffer.concat(errs).toString().trim()}`)),
-    );
-  });
+  await mustRun('mknod', args);
 }
 
 /** Creates an overlayfs whiteout (0/0 character device). */

@@ -12,7 +12,7 @@ import net from 'node:net';
 import dgram from 'node:dgram';
 import pino from 'pino';
 import { NetworkController } from './controller.js';
-import { runCommand } from './netlink.js';
+import { runCommand } from '../pkg/command.js';
 import { aRecord, buildResponse, parseQuery, TYPE_A } from './dns.js';
 import { BerthError } from '../pkg/errors.js';
 import { generateID } from '../pkg/stringid.js';

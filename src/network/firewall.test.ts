@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderRuleset } from './firewall.js';
-import { runCommand } from './netlink.js';
+import { runCommand } from '../pkg/command.js';
 
 const nets = [
   { bridge: 'bt-a', subnet: '10.213.1.0/24', internal: false, icc: true, masquerade: true },

@@ -1,7 +1,7 @@
 // Berth's packet filter: one nftables table of its own (`table ip berth`), regenerated whole from
 // the controller's state and swapped in by a single `nft -f` transaction. The host's tables and
 // chains are never read or touched; removing Berth's rules is `delete table ip berth`.
-import { mustRun, runCommand } from './netlink.js';
+import { mustRun, runCommand } from '../pkg/command.js';
 
 export interface FwNetwork {
   bridge: string;

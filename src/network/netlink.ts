@@ -1,40 +1,11 @@
 // Kernel plumbing through iproute2 and util-linux: links, addresses, routes and named network
 // namespaces. Node cannot setns(2), so anything that must happen inside a namespace runs as
 // `nsenter --net=<path> <cmd>`; several changes go to one `ip -batch -` process.
-import { spawn } from 'node:child_process';
 import { mkdir, rm, writeFile, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { systemError } from '../pkg/errors.js';
+import { mustRun, runCommand } from '../pkg/command.js';
 import { canonical, parseCIDR, type Prefix } from './ip.js';
-
-export interface RunResult {
-  stdout: string;
-  stderr: string;
-  code: number;
-}
-
-/** Runs a command; resolves with its output whatever the exit code. */
-export function runCommand(cmd: string, args: string[], input?: string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    p.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ stdout, stderr, code: code ?? 1 }));
-    if (input !== undefined) p.stdin!.end(input);
-  });
-}
-
-/** Runs a command that must succeed. */
-export async function mustRun(cmd: string, args: string[], input?: string): Promise<string> {
-  const r = await runCommand(cmd, args, input);
-  if (r.code !== 0) {
-    throw systemError(`${cmd} ${args.join(' ')}: exit status ${r.code}: ${(r.stderr || r.stdout).trim()}`);
-  }
-  return r.stdout;
-}
 
 /** `ip -batch -` in the host namespace, or inside the namespace at `netns`. Stops at the first error. */
 export async function ipBatch(lines: string[], netns?: string): Promise<void> {

@@ -3,7 +3,7 @@
 // with those arguments, e.g. type=tmpfs device=tmpfs o=size=64m, or type=none o=bind
 // device=/src) and unmounted when its last user lets go.
 
-import { spawn } from 'node:child_process';
+import { runCommand } from '../pkg/command.js';
 import { readFile } from 'node:fs/promises';
 import { invalidParameter, systemError } from '../pkg/errors.js';
 
@@ -65,16 +65,10 @@ export function needsMount(o: LocalOpts | undefined): boolean {
   return !!o && (o.MountDevice !== '' || o.MountType !== '');
 }
 
-function run(cmd: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    const errs: Buffer[] = [];
-    child.stderr.on('data', (b: Buffer) => errs.push(b));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve() : reject(new Error(Buffer.concat(errs).toString('utf8').trim() || `${cmd} exited with ${code}`)),
-    );
-  });
+/** Runs a tool that must succeed; its error is what it printed, as dockerd's local driver shows it. */
+async function run(cmd: string, args: string[]): Promise<void> {
+  const r = await runCommand(cmd, args);
+  if (r.code !== 0) throw new Error((r.stderr || r.stdout).trim() || `${cmd} exited with ${r.code}`);
 }
 
 function hidePassword(msg: string, opts: string): string {

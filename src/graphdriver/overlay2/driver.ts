@@ -8,7 +8,7 @@
 // Short links keep the lowerdir option short (a mount's data must fit in one page).
 
 import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
+import { mustRun } from '../../pkg/command.js';
 import { access, lstat, mkdir, readFile, readdir, readlink, rm, rmdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errnoCode, notFound, systemError } from '../../pkg/errors.js';
@@ -32,17 +32,6 @@ function shortID(): string {
   return s;
 }
 
-export function run(cmd: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    const errs: Buffer[] = [];
-    child.stderr.on('data', (b: Buffer) => errs.push(b));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')}: ${Buffer.concat(errs).toString().trim() || `exit ${code}`}`)),
-    );
-  });
-}
 
 async function exists(p: string): Promise<boolean> {
   try {
@@ -190,7 +179,7 @@ export class Overlay2Driver {
       return this.diffPath(id); // a base layer needs no mount
     }
     await mkdir(merged, { recursive: true, mode: 0o700 });
-    await run('mount', ['-t', 'overlay', 'overlay', '-o', m.options.join(','), merged]);
+    await mustRun('mount', ['-t', 'overlay', 'overlay', '-o', m.options.join(','), merged]);
     this.mountRefs.set(id, 1);
     return merged;
   }
@@ -205,7 +194,7 @@ export class Overlay2Driver {
     const merged = join(this.dir(id), 'merged');
     if (!(await this.lowerLinks(id)).length) return;
     try {
-      await run('umount', [merged]);
+      await mustRun('umount', [merged]);
     } catch (err) {
       // not mounted is fine
       if (!/not mounted|no mount point/i.test(String(err))) throw err;
