@@ -1,7 +1,7 @@
 // docker commit: a new image from a container's changes (dockerd's CreateImageFromContainer).
 import type { ContainerConfig } from '../api/types/container.js';
 import { conflict } from '../pkg/errors.js';
-import { applyChanges } from '../image/changes.js';
+import { applyChanges } from '../image/changeinstructions.js';
 import { repoTagReference } from '../image/service.js';
 import { familiarString } from '../reference/reference.js';
 import type { Daemon } from './daemon.js';

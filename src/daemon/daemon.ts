@@ -10,7 +10,7 @@ import { ContainerStore } from '../container/store.js';
 import { VolumeService } from '../volume/service.js';
 import type { Container } from '../container/container.js';
 import type { ExecConfig } from './exec.js';
-import type { TaskRun } from './run.js';
+import type { TaskIO } from './taskio.js';
 import { handleTaskExit, handleExecExit, restoreContainers } from './monitor.js';
 import type { NetworkController } from '../network/controller.js';
 import { openNetworks, restoreNetworking, type NetworkDaemonOptions } from './network.js';
@@ -37,7 +37,7 @@ export class Daemon {
   readonly containers = new ContainerStore();
   readonly execs = new Map<string, ExecConfig>();
   /** Live tasks by container ID: their stdio pumps and exit bookkeeping. */
-  readonly runs = new Map<string, TaskRun>();
+  readonly taskIO = new Map<string, TaskIO>();
   readonly startedAt = new Date();
   /** Networks, sandboxes, published ports, embedded DNS (set in start(), before containers load). */
   networks!: NetworkController;
@@ -125,7 +125,7 @@ export class Daemon {
   }
 
   private async collectMissedExits(): Promise<void> {
-    for (const id of this.runs.keys()) {
+    for (const id of this.taskIO.keys()) {
       const task = await this.ctd.getTask(id).catch(() => undefined);
       if (task?.status === 'stopped') await handleTaskExit(this, id, task.exitStatus, task.exitedAt ?? new Date());
     }
@@ -144,7 +144,7 @@ export class Daemon {
   }
 
   private onOOM(containerId: string): void {
-    const run = this.runs.get(containerId);
+    const run = this.taskIO.get(containerId);
     const c = this.containers.find(containerId);
     if (run) run.oomKilled = true;
     if (c) this.containerEvent(c, 'oom');
@@ -154,7 +154,7 @@ export class Daemon {
   private async sweepFifos(): Promise<void> {
     const root = join(this.opts.execRoot, 'fifo');
     for (const id of await readdir(root)) {
-      if (!this.runs.has(id)) await rm(join(root, id), { recursive: true, force: true });
+      if (!this.taskIO.has(id)) await rm(join(root, id), { recursive: true, force: true });
     }
   }
 
@@ -162,7 +162,7 @@ export class Daemon {
   async shutdown(): Promise<void> {
     this.closing = true;
     this.unsubscribe?.();
-    for (const run of this.runs.values()) run.detach();
+    for (const run of this.taskIO.values()) run.detach();
     this.ctd.close();
     await this.networks?.close().catch((err: unknown) => this.logger.warn({ err }, 'network controller close'));
     await this.volumes?.shutdown().catch((err: unknown) => this.logger.warn({ err }, 'volume service shutdown'));

@@ -8,7 +8,7 @@ import type { Spec } from '../oci/spec.js';
 import { resolveUser } from '../oci/user.js';
 import { containerEnv } from './start.js';
 import { linkEnv } from './network.js';
-import { openStdio, stdioPaths, removeFifos, type ProcessIO } from './run.js';
+import { openStdio, stdioPaths, removeFifos, type ProcessIO } from './taskio.js';
 import type { Daemon } from './daemon.js';
 
 export interface ExecCreateOptions {
@@ -118,7 +118,7 @@ export async function startExec(d: Daemon, e: ExecConfig, opts: { tty?: boolean;
   e.assertStartable();
   const c = d.containers.get(e.containerId);
   assertRunning(c);
-  const run = d.runs.get(c.id);
+  const run = d.taskIO.get(c.id);
   if (!run) throw conflict(`container ${c.id} is not running`);
   e.running = true;
   try {

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import os from 'node:os';
 import { readFile } from 'node:fs/promises';
-import { API_VERSION, MIN_API_VERSION } from '../api/server/version.js';
+import { API_VERSION, MIN_API_VERSION } from '../server/version.js';
 import { rfc3339Nano } from '../pkg/timeutil.js';
 import type { Daemon } from './daemon.js';
 import { runtimeSettings } from './runtime.js';

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import type { Container } from '../container/container.js';
 import { simpleStatus, stateString } from '../container/state.js';
 import { invalidParameter, systemError, conflict } from '../pkg/errors.js';
-import { versionLessThan } from '../api/server/version.js';
+import { versionLessThan } from '../server/version.js';
 import { matchLabels } from './filters.js';
 import type { Daemon } from './daemon.js';
 import { listPorts, networkSettingsView, onNetwork } from './network.js';

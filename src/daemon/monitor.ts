@@ -7,7 +7,7 @@ import { Container, type ContainerRecord } from '../container/container.js';
 import { readJSON } from '../pkg/atomicfile.js';
 import { isKind } from '../pkg/errors.js';
 import { rfc3339Nano } from '../pkg/timeutil.js';
-import { openStdio, stdioPaths, TaskRun } from './run.js';
+import { openStdio, stdioPaths, TaskIO } from './taskio.js';
 import { removeContainer } from './delete.js';
 import type { Daemon } from './daemon.js';
 import { cgroupOOMKilled, exitDecision, restartAfter, startHealth, stopHealth } from './runtime.js';
@@ -19,9 +19,9 @@ export async function handleTaskExit(d: Daemon, id: string, exitStatus: number, 
   if (!c) return;
   let restartWait: Promise<void> | undefined;
   await c.lock.run(async () => {
-    const run = d.runs.get(id);
+    const run = d.taskIO.get(id);
     if (!run) return; // handled already (a duplicate event, or a restore that found it stopped)
-    d.runs.delete(id);
+    d.taskIO.delete(id);
     await stopHealth(c);
     await run.finish();
     // The /tasks/oom event may trail the exit: the cgroup's counter says it too (until the task is deleted).
@@ -133,7 +133,7 @@ async function restoreOne(d: Daemon, c: Container, task: { status: string; exitS
     const cfg: ContainerConfig = c.record.Config;
     const paths = stdioPaths(d.fifoDir(c.id), 'init', { stdin: cfg.OpenStdin, tty: cfg.Tty });
     const io = await openStdio(paths, true);
-    d.runs.set(c.id, await TaskRun.attach(c, io, await containerdSpec(d, c.id), () => d.ctd.closeStdin(c.id)));
+    d.taskIO.set(c.id, await TaskIO.attach(c, io, await containerdSpec(d, c.id), () => d.ctd.closeStdin(c.id)));
     c.state.Paused = task.status !== 'running';
     c.exited = c.waitFor((x) => !x.running);
     if (!c.state.Paused) startHealth(d, c, { keepStatus: true });

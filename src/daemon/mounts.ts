@@ -4,7 +4,7 @@
 // src/volume/mounts.ts; this file only feeds it the daemon's state.
 import type { ContainerConfig, HostConfig, SpecMount } from '../api/types/container.js';
 import type { Container } from '../container/container.js';
-import { versionLessThan } from '../api/server/version.js';
+import { versionLessThan } from '../server/version.js';
 import {
   inspectMounts,
   parseMounts,

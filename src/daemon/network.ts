@@ -5,7 +5,7 @@ import type { Container } from '../container/container.js';
 import { NetworkController, readHostResolvConf, type LinkSpec, type NetworkControllerOptions } from '../network/controller.js';
 import { validatePortBindings } from '../network/portspec.js';
 import type { EndpointSettings, PortMap } from '../network/types.js';
-import type { ContainerNetworkAttacher } from '../api/server/router/network.js';
+import type { ContainerNetworkAttacher } from '../server/router/network.js';
 import { conflict, forbidden, invalidParameter, isKind, notFound } from '../pkg/errors.js';
 import { writeFileAtomic } from '../pkg/atomicfile.js';
 import { defaultHosts } from './netfiles.js';

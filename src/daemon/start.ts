@@ -5,7 +5,7 @@ import { conflict, notFound, notModified, isKind, BerthError } from '../pkg/erro
 import { rfc3339Nano } from '../pkg/timeutil.js';
 import { createSpec, specToJSON } from '../oci/spec.js';
 import { resolveUser } from '../oci/user.js';
-import { openStdio, stdioPaths, TaskRun, makeFifoDir } from './run.js';
+import { openStdio, stdioPaths, TaskIO, makeFifoDir } from './taskio.js';
 import { removeContainer } from './delete.js';
 import { openLogDriver, resetRestartManager, startHealth } from './runtime.js';
 import { RestartCanceledError } from '../restartmanager/restartmanager.js';
@@ -106,14 +106,14 @@ async function startLocked(d: Daemon, c: Container): Promise<void> {
       const msg = err instanceof Error ? err.message : String(err);
       throw new BerthError(err instanceof BerthError ? err.kind : 'system', `failed to create task for container: ${msg}`, { cause: err });
     }
-    const run = await TaskRun.attach(c, io, spec, () => d.ctd.closeStdin(c.id), logDriver);
-    d.runs.set(c.id, run);
+    const run = await TaskIO.attach(c, io, spec, () => d.ctd.closeStdin(c.id), logDriver);
+    d.taskIO.set(c.id, run);
     try {
       const [hgt, wid] = h.ConsoleSize;
       if (cfg.Tty && hgt > 0 && wid > 0) await d.ctd.resizePty(c.id, undefined, wid, hgt).catch(() => undefined);
       ({ pid } = await d.ctd.startTask(c.id));
     } catch (err) {
-      d.runs.delete(c.id);
+      d.taskIO.delete(c.id);
       await d.ctd.deleteTask(c.id).catch(() => undefined);
       await run.finish(0);
       await d.ctd.deleteContainer(c.id).catch(() => undefined);

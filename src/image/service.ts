@@ -22,7 +22,7 @@ import {
 import { ReferenceStore } from '../reference/store.js';
 import { LayerStore, type Change, type Mount } from '../layer/store.js';
 import { ImageStore, type ImageConfig, type StoredImage, type HistoryEntry } from './store.js';
-import { applyChanges, emptyContainerConfig, orderedContainerConfig } from './changes.js';
+import { applyChanges, emptyContainerConfig, orderedContainerConfig } from './changeinstructions.js';
 import { loadImages, resolveSaveNames, saveImages, type LoadMessage } from './tarexport.js';
 import { chainID as chainOf } from '../layer/store.js';
 

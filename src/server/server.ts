@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Socket } from 'node:net';
 import type { Router } from './router.js';
 import { preloadBody } from './httputils.js';
-import { errnoCode, invalidParameter } from '../../pkg/errors.js';
+import { errnoCode, invalidParameter } from '../pkg/errors.js';
 
 export interface ApiServer {
   close(): Promise<void>;

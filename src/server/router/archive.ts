@@ -7,8 +7,8 @@ import type { Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import type { Router, RouteContext } from '../router.js';
 import { boolValue } from '../httputils.js';
-import { invalidParameter } from '../../../pkg/errors.js';
-import { archivePath, encodePathStat, extractToDir, statPath, type ContainerRoot } from '../../../daemon/archive.js';
+import { invalidParameter } from '../../pkg/errors.js';
+import { archivePath, encodePathStat, extractToDir, statPath, type ContainerRoot } from '../../daemon/archive.js';
 
 export interface ArchiveContainerRoot {
   /** The container's root: for a stopped container its mounted rootfs with its mounts overlaid, for a running one /proc/<pid>/root. */

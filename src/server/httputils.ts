@@ -1,6 +1,6 @@
 // Request parsing and response helpers shared by the routers, with dockerd's conventions.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { invalidParameter } from '../../pkg/errors.js';
+import { invalidParameter } from '../pkg/errors.js';
 
 const MAX_JSON_BODY = 16 * 1024 * 1024;
 

@@ -2,11 +2,11 @@
 import type { Router } from '../router.js';
 import { API_VERSION } from '../version.js';
 import { writeJSON } from '../httputils.js';
-import { parseFilters } from '../../types/filters.js';
-import { parseTimestamp } from '../../../pkg/timeutil.js';
-import { invalidParameter } from '../../../pkg/errors.js';
-import type { Daemon } from '../../../daemon/daemon.js';
-import { systemInfo, versionInfo } from '../../../daemon/info.js';
+import { parseFilters } from '../../api/types/filters.js';
+import { parseTimestamp } from '../../pkg/timeutil.js';
+import { invalidParameter } from '../../pkg/errors.js';
+import type { Daemon } from '../../daemon/daemon.js';
+import { systemInfo, versionInfo } from '../../daemon/info.js';
 
 
 export function systemRoutes(r: Router, d: Daemon): void {

@@ -3,12 +3,12 @@ import { pipeline } from 'node:stream/promises';
 import type { Router } from '../router.js';
 import { boolValue, writeJSON } from '../httputils.js';
 import { versionLessThan } from '../version.js';
-import { parseFilters } from '../../types/filters.js';
-import { notFound, invalidParameter } from '../../../pkg/errors.js';
-import type { Daemon } from '../../../daemon/daemon.js';
-import { familiarName, parseNormalizedNamed } from '../../../reference/reference.js';
-import { listContainers } from '../../../daemon/inspect.js';
-import type { UsedBy } from '../../../image/service.js';
+import { parseFilters } from '../../api/types/filters.js';
+import { notFound, invalidParameter } from '../../pkg/errors.js';
+import type { Daemon } from '../../daemon/daemon.js';
+import { familiarName, parseNormalizedNamed } from '../../reference/reference.js';
+import { listContainers } from '../../daemon/inspect.js';
+import type { UsedBy } from '../../image/service.js';
 
 /** The container using an image (a running one first), for rmi's and prune's conflicts. */
 function usedBy(d: Daemon): UsedBy {

@@ -1,12 +1,12 @@
 // /exec/{id}/start, /json, /resize.
 import type { Router } from '../router.js';
 import { expectObject, intValue, readJSONBody, writeJSON, writeNoContent } from '../httputils.js';
-import { conflict } from '../../../pkg/errors.js';
-import type { Daemon } from '../../../daemon/daemon.js';
-import { getExec, startExec } from '../../../daemon/exec.js';
-import { attachConnection, parseDetachKeys, DEFAULT_DETACH_KEYS } from '../../../daemon/attach.js';
+import { conflict } from '../../pkg/errors.js';
+import type { Daemon } from '../../daemon/daemon.js';
+import { getExec, startExec } from '../../daemon/exec.js';
+import { attachConnection, parseDetachKeys, DEFAULT_DETACH_KEYS } from '../../daemon/attach.js';
 import { streamContentType } from './container.js';
-import { frame } from '../../../pkg/stdcopy.js';
+import { frame } from '../../pkg/stdcopy.js';
 
 export function execRoutes(r: Router, d: Daemon): void {
   r.post('/exec/{id}/start', async (ctx) => {

@@ -2,10 +2,10 @@
 import type { Router } from '../router.js';
 import { boolValue, expectObject, jsonTypeName, readJSONBody, writeJSON, writeNoContent } from '../httputils.js';
 import { versionLessThan } from '../version.js';
-import { parseFilters } from '../../types/filters.js';
-import { invalidParameter } from '../../../pkg/errors.js';
-import type { VolumeService } from '../../../volume/service.js';
-import type { VolumeCreateRequest } from '../../../volume/types.js';
+import { parseFilters } from '../../api/types/filters.js';
+import { invalidParameter } from '../../pkg/errors.js';
+import type { VolumeService } from '../../volume/service.js';
+import type { VolumeCreateRequest } from '../../volume/types.js';
 
 function stringField(body: Record<string, unknown>, key: string): string | undefined {
   const v = body[key];

@@ -3,10 +3,10 @@ import { pipeline } from 'node:stream/promises';
 import type { Router } from '../router.js';
 import { boolValue, expectObject, readJSONBody, writeJSON } from '../httputils.js';
 import { versionAtLeast } from '../version.js';
-import type { Daemon } from '../../../daemon/daemon.js';
-import { normalizeConfig } from '../../../daemon/config.js';
-import { commitContainer } from '../../../daemon/commit.js';
-import { exportContainer } from '../../../daemon/export.js';
+import type { Daemon } from '../../daemon/daemon.js';
+import { normalizeConfig } from '../../daemon/config.js';
+import { commitContainer } from '../../daemon/commit.js';
+import { exportContainer } from '../../daemon/export.js';
 
 export function commitRoutes(r: Router, d: Daemon): void {
   r.post('/commit', async ({ req, res, query, version }) => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyChanges, emptyContainerConfig } from './changes.js';
+import { applyChanges, emptyContainerConfig } from './changeinstructions.js';
 
 test('applies --change instructions like dockerd', () => {
   const c = applyChanges(emptyContainerConfig(), [

@@ -3,7 +3,7 @@
 // mounted with its volumes, binds and network files laid over from a table (dockerd mounts them
 // in a private namespace; src/pkg/scopedfs.ts resolves through the table chroot-style).
 import { stat } from 'node:fs/promises';
-import type { ArchiveBackend, ArchiveContainerRoot } from '../api/server/router/archive.js';
+import type { ArchiveBackend, ArchiveContainerRoot } from '../server/router/archive.js';
 import type { Container } from '../container/container.js';
 import type { ScopedMount } from '../pkg/scopedfs.js';
 import { conflict } from '../pkg/errors.js';

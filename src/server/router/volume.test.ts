@@ -11,8 +11,8 @@ import * as tar from 'tar-stream';
 import { Router } from '../router.js';
 import { volumeRoutes } from './volume.js';
 import { archiveRoutes } from './archive.js';
-import { VolumeService } from '../../../volume/service.js';
-import { notFound } from '../../../pkg/errors.js';
+import { VolumeService } from '../../volume/service.js';
+import { notFound } from '../../pkg/errors.js';
 
 let tmp: string;
 let sock: string;

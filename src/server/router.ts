@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { httpStatusOf } from '../../pkg/errors.js';
+import { httpStatusOf } from '../pkg/errors.js';
 import { negotiateVersion } from './version.js';
 import { writeJSON } from './httputils.js';
 

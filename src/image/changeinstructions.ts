@@ -1,4 +1,4 @@
-// `--change` handling for import and commit: the changes are Dockerfile instructions applied to
+// `--change` instructions for import and commit: the changes are Dockerfile instructions applied to
 // a container config, as dockerd's BuildFromConfig does. Only CMD, ENTRYPOINT, ENV, EXPOSE,
 // HEALTHCHECK, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME and WORKDIR are accepted.
 

@@ -1,10 +1,10 @@
 // /containers/{id}/update, /pause, /unpause and /stats: runtime operations on a container.
 import type { Router, RouteContext } from '../router.js';
 import { boolValue, boolValueOr, readJSONBody, writeJSON, writeNoContent } from '../httputils.js';
-import type { Daemon } from '../../../daemon/daemon.js';
-import { cannotUpdate, cannotUpdateRemoving, parseUpdateBody, updateResources } from '../../../daemon/resources.js';
-import { emptyStats, encodeStats, readStats, statsStream, validateStatsQuery } from '../../../daemon/stats.js';
-import { getSysInfo, pauseContainer, setRestartPolicy, unpauseContainer } from '../../../daemon/runtime.js';
+import type { Daemon } from '../../daemon/daemon.js';
+import { cannotUpdate, cannotUpdateRemoving, parseUpdateBody, updateResources } from '../../daemon/resources.js';
+import { emptyStats, encodeStats, readStats, statsStream, validateStatsQuery } from '../../daemon/stats.js';
+import { getSysInfo, pauseContainer, setRestartPolicy, unpauseContainer } from '../../daemon/runtime.js';
 
 export function runtimeRoutes(r: Router, d: Daemon): void {
   const get = (ctx: RouteContext) => d.containers.get(ctx.params.name);

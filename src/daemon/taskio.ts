@@ -71,7 +71,7 @@ export class ProcessIO {
 }
 
 /** A container's running task: its stdio, log driver and exit bookkeeping. */
-export class TaskRun {
+export class TaskIO {
   oomKilled = false;
   /** Resolves when stdout and stderr reached EOF (the shim closes them after the process exits). */
   readonly drained: Promise<void>;
@@ -93,10 +93,10 @@ export class TaskRun {
     if (io.stdin) container.streams.connectStdin(io.stdin, closeIO);
   }
 
-  static async attach(c: Container, io: ProcessIO, spec: object, closeIO: () => Promise<void>, driver?: LogDriver): Promise<TaskRun> {
+  static async attach(c: Container, io: ProcessIO, spec: object, closeIO: () => Promise<void>, driver?: LogDriver): Promise<TaskIO> {
     const outputs = await io.outputs();
     const logger = driver ?? (await openLogDriver(c));
-    return new TaskRun(c, io, spec, logger, outputs, closeIO);
+    return new TaskIO(c, io, spec, logger, outputs, closeIO);
   }
 
   /** After the exit: flush what the process wrote, end attached clients, close the log. */

@@ -1,10 +1,10 @@
 // /networks: list, inspect, create, remove, prune, connect, disconnect — dockerd's shapes and errors.
 import type { Router } from '../router.js';
 import { boolValue, expectObject, readJSONBody, writeJSON, writeNoContent } from '../httputils.js';
-import { parseFilters } from '../../types/filters.js';
-import { invalidParameter } from '../../../pkg/errors.js';
-import type { NetworkController } from '../../../network/controller.js';
-import type { EndpointSettings, NetworkCreateRequest } from '../../../network/types.js';
+import { parseFilters } from '../../api/types/filters.js';
+import { invalidParameter } from '../../pkg/errors.js';
+import type { NetworkController } from '../../network/controller.js';
+import type { EndpointSettings, NetworkCreateRequest } from '../../network/types.js';
 
 /**
  * What connect/disconnect need from the daemon: the container lookup and the container-side

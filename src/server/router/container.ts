@@ -2,22 +2,22 @@
 import type { Router, RouteContext } from '../router.js';
 import { boolValue, expectObject, intValue, readJSONBody, writeJSON, writeNoContent } from '../httputils.js';
 import { versionAtLeast } from '../version.js';
-import { parseFilters } from '../../types/filters.js';
-import { invalidParameter, conflict, BerthError } from '../../../pkg/errors.js';
-import { parseSignal, SIGKILL } from '../../../pkg/signal.js';
-import type { Daemon } from '../../../daemon/daemon.js';
-import { normalizeConfig, normalizeHostConfig } from '../../../daemon/config.js';
-import { createContainer } from '../../../daemon/create.js';
-import type { EndpointSettings } from '../../../network/types.js';
-import { startContainer } from '../../../daemon/start.js';
-import { killContainer, parseWaitCondition, restartContainer, stopContainer, waitContainer, waitStopped } from '../../../daemon/stop.js';
-import { pruneContainers, removeContainer } from '../../../daemon/delete.js';
-import { inspectContainer, listContainers, topContainer } from '../../../daemon/inspect.js';
-import { renameContainer } from '../../../daemon/rename.js';
-import { attachConnection, parseDetachKeys, DEFAULT_DETACH_KEYS } from '../../../daemon/attach.js';
-import { parseLogBounds, streamLogs } from '../../../daemon/logs.js';
-import { ReadLogsNotSupportedError, supportsReading } from '../../../logger/drivers.js';
-import { createExec, type ExecCreateOptions } from '../../../daemon/exec.js';
+import { parseFilters } from '../../api/types/filters.js';
+import { invalidParameter, conflict, BerthError } from '../../pkg/errors.js';
+import { parseSignal, SIGKILL } from '../../pkg/signal.js';
+import type { Daemon } from '../../daemon/daemon.js';
+import { normalizeConfig, normalizeHostConfig } from '../../daemon/config.js';
+import { createContainer } from '../../daemon/create.js';
+import type { EndpointSettings } from '../../network/types.js';
+import { startContainer } from '../../daemon/start.js';
+import { killContainer, parseWaitCondition, restartContainer, stopContainer, waitContainer, waitStopped } from '../../daemon/stop.js';
+import { pruneContainers, removeContainer } from '../../daemon/delete.js';
+import { inspectContainer, listContainers, topContainer } from '../../daemon/inspect.js';
+import { renameContainer } from '../../daemon/rename.js';
+import { attachConnection, parseDetachKeys, DEFAULT_DETACH_KEYS } from '../../daemon/attach.js';
+import { parseLogBounds, streamLogs } from '../../daemon/logs.js';
+import { ReadLogsNotSupportedError, supportsReading } from '../../logger/drivers.js';
+import { createExec, type ExecCreateOptions } from '../../daemon/exec.js';
 
 /** Raw stream with a TTY, multiplexed without; API < 1.42 called both raw-stream. */
 export function streamContentType(tty: boolean, version: string): string {

@@ -1,5 +1,5 @@
 // API version negotiation, as dockerd's middleware does it.
-import { invalidParameter } from '../../pkg/errors.js';
+import { invalidParameter } from '../pkg/errors.js';
 
 /** The newest Engine API version whose behaviour Berth implements. */
 export const API_VERSION = '1.47';
