@@ -1,4 +1,7 @@
 // The engine: owns the stores, the containerd connection and the event bus, and wires them together.
+// The operations import one another one way: daemon → monitor (exits, restore) → restart (restart
+// policies) → stop → start → delete, start → healthcheck → exec → taskio → logdriver. Nothing calls
+// up that chain; settings reach the operations through this Daemon (its DaemonOptions).
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
