@@ -5,7 +5,8 @@ import { writeJSONAtomic } from '../pkg/atomicfile.js';
 import { Mutex } from '../pkg/mutex.js';
 import type { MountPoint } from '../volume/types.js';
 import type { EndpointSettings } from '../api/types/network.js';
-import { newState, type StateJSON } from './state.js';
+import { RestartManager } from '../restartmanager/restartmanager.js';
+import { State } from './state.js';
 import { StreamConfig } from './streams.js';
 
 /** What is persisted in config.v2.json. */
@@ -17,7 +18,7 @@ export interface ContainerRecord {
   Config: ContainerConfig;
   Image: string;
   Name: string;
-  State: StateJSON;
+  State: State;
   RestartCount: number;
   Driver: string;
   Platform: string;
@@ -52,19 +53,66 @@ export class Container {
   readonly execIds = new Set<string>();
   /** Resolves once the running task's exit has been handled (set while running). */
   exited?: Promise<void>;
+  /** The restart manager of the current run sequence (dockerd keeps it on its Container too). */
+  private restarts?: RestartManager;
   private waiters: { pred: (c: Container) => boolean; resolve: () => void }[] = [];
 
   constructor(dir: string, record: ContainerRecord, hostConfig: HostConfig) {
     this.dir = dir;
-    this.record = record;
+    // A record read back from config.v2.json holds its state as plain JSON.
+    this.record = record.State instanceof State ? record : { ...record, State: State.from(record.State) };
     this.hostConfig = hostConfig;
     this.streams = new StreamConfig(record.Config.OpenStdin, record.Config.Tty);
   }
 
   get id(): string { return this.record.ID; }
   get name(): string { return this.record.Name; }
-  get state(): StateJSON { return this.record.State; }
+  get state(): State { return this.record.State; }
   get running(): boolean { return this.record.State.Running; }
+
+  /** The manager that decides restarts after exits, made on first use from the policy and count. */
+  restartManager(): RestartManager {
+    this.restarts ??= new RestartManager(this.hostConfig.RestartPolicy, this.record.RestartCount);
+    return this.restarts;
+  }
+
+  /** A user's start (or restart): a new manager and RestartCount 0 (dockerd's ResetRestartManager). */
+  resetRestartManager(): void {
+    this.restarts?.cancel();
+    this.restarts = undefined;
+    this.record.RestartCount = 0;
+  }
+
+  /**
+   * stop/kill/rm (and daemon shutdown): no more restarts from the current manager; a pending
+   * back-off ends. A user's stop is recorded, so unless-stopped does not bring it back.
+   */
+  cancelRestart(byUser: boolean): void {
+    if (byUser) this.record.HasBeenManuallyStopped = true;
+    this.restartManager().cancel();
+  }
+
+  /** `docker update --restart`: the current manager applies the new policy from the next exit. */
+  updateRestartPolicy(): void {
+    this.restarts?.setPolicy(this.hostConfig.RestartPolicy);
+  }
+
+  /** `docker rm` under way: starts and second removals are refused. */
+  setRemovalInProgress(): void {
+    this.removing = true;
+  }
+
+  /** The removal failed: the container stays as it was. */
+  resetRemovalInProgress(): void {
+    this.removing = false;
+    this.state.clearDead();
+  }
+
+  /** The container is destroyed; as dockerd's SetRemoved, that clears the error its waiters get. */
+  setRemoved(): void {
+    this.state.setError('');
+    this.removed = true;
+  }
 
   async save(): Promise<void> {
     await writeJSONAtomic(join(this.dir, 'hostconfig.json'), this.hostConfig);
@@ -100,7 +148,7 @@ export class Container {
       Config: fields.Config,
       Image: fields.Image,
       Name: fields.Name,
-      State: newState(),
+      State: new State(),
       RestartCount: 0,
       Driver: 'overlay2',
       Platform: 'linux',

@@ -1,6 +1,7 @@
 // POST /containers/create: validate, merge the image's config, reserve the name, make the RW layer,
 // then commit config.v2.json — the last step, so a crash never leaves a half-made container visible.
 import { mkdir, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { ContainerConfig, HostConfig } from '../api/types/container.js';
 import { Container } from '../container/container.js';
@@ -16,7 +17,10 @@ import { defaultMaskedPaths, defaultReadonlyPaths } from '../oci/spec.js';
 import { mergeImageConfig } from './config.js';
 import { writeNetworkFiles } from './netfiles.js';
 import type { Daemon } from './daemon.js';
-import { containerLogPath, prepareCreate } from './runtime.js';
+import { containerLogPath } from './logdriver.js';
+import { validateHealthConfig } from './health.js';
+import { adaptResources, normalizeCreateResources, verifyHostConfigResources } from './resources.js';
+import { mergeLogConfig } from '../logger/drivers.js';
 import { configureNetworks } from './network.js';
 import type { EndpointSettings } from '../api/types/network.js';
 import { abandonMountPoints, createMountPoints } from './mounts.js';
@@ -44,6 +48,19 @@ export function validateHostConfig(h: HostConfig): void {
   if (h.OomScoreAdj < -1000 || h.OomScoreAdj > 1000) {
     throw invalidParameter(`Invalid value ${h.OomScoreAdj}, range for oom score adj is [-1000, 1000]`);
   }
+}
+
+/**
+ * The runtime part of dockerd's create validation and adaptation: health check, resources
+ * (returns their warnings), log config merged with the daemon's defaults. Mutates the configs.
+ */
+async function prepareCreate(d: Daemon, config: ContainerConfig, hostConfig: HostConfig): Promise<string[]> {
+  validateHealthConfig(config.Healthcheck);
+  normalizeCreateResources(hostConfig);
+  const warnings = verifyHostConfigResources(hostConfig, await d.sysInfo());
+  hostConfig.LogConfig = mergeLogConfig(hostConfig.LogConfig, d.logConfig);
+  adaptResources(hostConfig);
+  return warnings;
 }
 
 export async function createContainer(
@@ -80,7 +97,7 @@ export async function createContainer(
   let points: MountPoint[] | undefined;
   try {
     if (!config.Hostname) {
-      config.Hostname = hostConfig.NetworkMode === 'host' ? (await import('node:os')).hostname() : id.slice(0, 12);
+      config.Hostname = hostConfig.NetworkMode === 'host' ? hostname() : id.slice(0, 12);
     }
     const c = new Container(
       dir,

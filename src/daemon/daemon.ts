@@ -1,4 +1,7 @@
 // The engine: owns the stores, the containerd connection and the event bus, and wires them together.
+// The operations import one another one way: daemon → monitor (exits, restore) → restart (restart
+// policies) → stop → start → delete, start → healthcheck → exec → taskio → logdriver. Nothing calls
+// up that chain; settings reach the operations through this Daemon (its DaemonOptions).
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -9,9 +12,13 @@ import { EventBus } from '../events/bus.js';
 import { ContainerStore } from '../container/store.js';
 import { VolumeService } from '../volume/service.js';
 import type { Container } from '../container/container.js';
+import type { DaemonLogConfig } from '../logger/drivers.js';
 import type { ExecConfig } from './exec.js';
 import type { TaskIO } from './taskio.js';
+import type { HealthMonitor } from './health.js';
+import { readSysInfo, type SysInfo } from './resources.js';
 import { handleTaskExit, handleExecExit, restoreContainers } from './monitor.js';
+import { stopContainersAtShutdown } from './shutdown.js';
 import type { NetworkController } from '../network/controller.js';
 import { openNetworks, restoreNetworking, type NetworkDaemonOptions } from './network.js';
 
@@ -31,6 +38,10 @@ export interface DaemonOptions {
   engineId: string;
   /** Bridge, address pools, NAT, firewall (berthd flags / daemon.json). */
   network?: NetworkDaemonOptions;
+  /** The default log driver and options of new containers (daemon.json `log-driver`/`log-opts`). */
+  logConfig?: DaemonLogConfig;
+  /** Containers keep running while berthd is down (default true). */
+  liveRestore?: boolean;
 }
 
 export class Daemon {
@@ -38,6 +49,8 @@ export class Daemon {
   readonly execs = new Map<string, ExecConfig>();
   /** Live tasks by container ID: their stdio pumps and exit bookkeeping. */
   readonly taskIO = new Map<string, TaskIO>();
+  /** The health monitor of each running container that has a health check. */
+  readonly healthMonitors = new WeakMap<Container, HealthMonitor>();
   readonly startedAt = new Date();
   /** Networks, sandboxes, published ports, embedded DNS (set in start(), before containers load). */
   networks!: NetworkController;
@@ -45,6 +58,8 @@ export class Daemon {
   volumes!: VolumeService;
   private stopContainerd?: () => Promise<void>;
   private closing = false;
+  private stoppingContainers = false;
+  private hostSysInfo?: Promise<SysInfo>;
   private unsubscribe?: () => void;
 
   private constructor(
@@ -57,6 +72,16 @@ export class Daemon {
   get logger(): Logger { return this.opts.logger; }
   get containersDir(): string { return join(this.opts.dataRoot, 'containers'); }
   get runcRoot(): string { return join(this.opts.execRoot, 'runtime-runc'); }
+  get logConfig(): DaemonLogConfig { return this.opts.logConfig ?? {}; }
+  get liveRestore(): boolean { return this.opts.liveRestore ?? true; }
+  /** Set while berthd stops its containers: their exits neither restart them nor count as the user's stop. */
+  get shuttingDown(): boolean { return this.stoppingContainers; }
+
+  /** The host's cgroup capabilities, read once. */
+  sysInfo(): Promise<SysInfo> {
+    this.hostSysInfo ??= readSysInfo();
+    return this.hostSysInfo;
+  }
 
   /** Where a container's (or exec's) stdio FIFOs live: short, under the exec root. */
   fifoDir(containerId: string): string {
@@ -82,6 +107,7 @@ export class Daemon {
       onEvent: (action, id, attrs) => events.publish({ Type: 'image', Action: action, Actor: { ID: id, Attributes: attrs } }),
     });
     const d = new Daemon(opts, ctd, images, events);
+    void d.sysInfo();
     d.volumes = await VolumeService.open({
       root: join(opts.dataRoot, 'volumes'),
       logger: opts.logger,
@@ -158,8 +184,12 @@ export class Daemon {
     }
   }
 
-  /** Stops serving: running containers keep running (live restore). */
+  /** Stops the engine: running containers keep running with live restore, and stop with berthd without. */
   async shutdown(): Promise<void> {
+    if (!this.liveRestore) {
+      this.stoppingContainers = true;
+      await stopContainersAtShutdown(this);
+    }
     this.closing = true;
     this.unsubscribe?.();
     for (const run of this.taskIO.values()) run.detach();

@@ -7,7 +7,6 @@ import { SIGKILL } from '../pkg/signal.js';
 import { matchLabels } from './filters.js';
 import { validateFilters } from '../api/types/filters.js';
 import type { Daemon } from './daemon.js';
-import { cancelRestart } from './runtime.js';
 import { releaseNetworking } from './network.js';
 import { removeContainerMounts } from './mounts.js';
 
@@ -18,11 +17,11 @@ export async function removeContainer(d: Daemon, c: Container, opts: { force: bo
       const what = c.state.Paused ? 'container is paused and must be unpaused first' : 'container is running: stop the container before removing or force remove';
       throw conflict(`cannot remove container "${c.name}": ${what}`);
     }
-    c.removing = true;
+    c.setRemovalInProgress();
   });
   try {
     if (c.running) {
-      cancelRestart(d, c);
+      c.cancelRestart(!d.shuttingDown);
       if (c.state.Paused) await d.ctd.resume(c.id).catch(() => undefined);
       await d.ctd.killTask(c.id, SIGKILL, { all: true }).catch((err) => {
         if (!isKind(err, 'not-found')) throw err;
@@ -40,14 +39,12 @@ export async function removeContainer(d: Daemon, c: Container, opts: { force: bo
       await removeContainerMounts(d, c, opts.volumes);
       // As dockerd's SetRemoved: a successful removal clears the error, so waiters (the CLI's
       // `run --rm` after a failed start) get {"Error": null}.
-      c.state.Error = '';
-      c.removed = true;
+      c.setRemoved();
       d.containerEvent(c, 'destroy');
       c.notify();
     });
   } catch (err) {
-    c.removing = false;
-    c.state.Dead = false;
+    c.resetRemovalInProgress();
     throw err;
   }
 }

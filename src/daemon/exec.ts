@@ -6,7 +6,7 @@ import { conflict, invalidParameter, notFound } from '../pkg/errors.js';
 import { createExecProcess } from '../oci/exec.js';
 import type { Spec } from '../oci/spec.js';
 import { resolveUser } from '../oci/user.js';
-import { containerEnv } from './start.js';
+import { containerEnv } from './env.js';
 import { linkEnv } from './network.js';
 import { openStdio, stdioPaths, removeFifos, type ProcessIO } from './taskio.js';
 import type { Daemon } from './daemon.js';

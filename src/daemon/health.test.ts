@@ -5,15 +5,14 @@ import {
   LimitedBuffer,
   MAX_OUTPUT_LEN,
   goDuration,
-  healthString,
   mergeHealthcheck,
   resolveHealthConfig,
   validateHealthConfig,
   type Clock,
-  type HealthStatus,
   type ProbeExec,
   type ProbeResult,
 } from './health.js';
+import { healthString, type HealthStatus } from '../container/health.js';
 
 class FakeClock implements Clock {
   t = 1_800_000_000_000;

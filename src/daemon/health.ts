@@ -11,6 +11,7 @@
 import type { HealthConfig } from '../api/types/container.js';
 import { formatRFC3339Nano, nowNano } from '../logger/lines.js';
 import { invalidParameter } from '../pkg/errors.js';
+import type { HealthcheckResult, HealthState, HealthStatus } from '../container/health.js';
 
 /** Longest probe output kept; longer output is cut and "..." appended. */
 export const MAX_OUTPUT_LEN = 4096;
@@ -24,22 +25,6 @@ export const MAX_LOG_ENTRIES = 5;
 export const EXEC_START_ALLOWANCE_MS = 30_000;
 /** API durations are nanoseconds; the smallest accepted non-zero value is 1ms. */
 const MIN_DURATION_NS = 1_000_000;
-
-export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
-
-export interface HealthcheckResult {
-  Start: string;
-  End: string;
-  ExitCode: number;
-  Output: string;
-}
-
-/** State.Health in inspect (and config.v2.json). */
-export interface HealthState {
-  Status: HealthStatus;
-  FailingStreak: number;
-  Log: HealthcheckResult[];
-}
 
 export interface ProbeResult {
   exitCode: number;
@@ -143,13 +128,6 @@ export function resolveHealthConfig(h: HealthConfig | undefined | null, shell?: 
 /** True if the container gets a State.Health and a monitor when it starts. */
 export function hasHealthcheck(h: HealthConfig | undefined | null): boolean {
   return resolveHealthConfig(h) !== undefined;
-}
-
-/** The health part of `docker ps` STATUS: "Up 3 minutes (health: starting)". */
-export function healthString(h: Pick<HealthState, 'Status'> | undefined | null): string {
-  if (!h) return '';
-  const s = h.Status || 'unhealthy';
-  return s === 'starting' ? 'health: starting' : s;
 }
 
 /** Go's time.Duration.String() for a duration in milliseconds (e.g. 30s, 1.5s, 500ms, 1m30s). */

@@ -2,11 +2,10 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import os from 'node:os';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { API_VERSION, MIN_API_VERSION } from '../server/version.js';
 import { rfc3339Nano } from '../pkg/timeutil.js';
 import type { Daemon } from './daemon.js';
-import { runtimeSettings } from './runtime.js';
 
 const run = promisify(execFile);
 export const BERTH_VERSION = '0.1.0';
@@ -103,7 +102,7 @@ export async function systemInfo(d: Daemon): Promise<Record<string, unknown>> {
     OomKillDisable: !cgroupV2,
     NGoroutines: 0,
     SystemTime: rfc3339Nano(),
-    LoggingDriver: runtimeSettings(d).logConfig['log-driver'] || 'json-file',
+    LoggingDriver: d.logConfig['log-driver'] || 'json-file',
     CgroupDriver: 'cgroupfs',
     CgroupVersion: cgroupV2 ? '2' : '1',
     NEventsListener: d.events.subscriberCount,
@@ -134,7 +133,7 @@ export async function systemInfo(d: Daemon): Promise<Record<string, unknown>> {
     Runtimes: { runc: { path: d.opts.runtimePath } },
     DefaultRuntime: 'runc',
     Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
-    LiveRestoreEnabled: runtimeSettings(d).liveRestore,
+    LiveRestoreEnabled: d.liveRestore,
     Isolation: '',
     InitBinary: 'docker-init',
     ContainerdCommit: { ID: v.containerd.revision },
@@ -147,13 +146,11 @@ export async function systemInfo(d: Daemon): Promise<Record<string, unknown>> {
 }
 
 async function countFds(): Promise<number> {
-  const { readdir } = await import('node:fs/promises');
   return (await readdir('/proc/self/fd').catch(() => [])).length;
 }
 
 /** dockerd's bridge-netfilter warnings (only when br_netfilter is loaded with the hooks off). */
 async function networkWarnings(): Promise<string[]> {
-  const { readFile } = await import('node:fs/promises');
   const out: string[] = [];
   for (const v of ['iptables', 'ip6tables']) {
     const val = await readFile(`/proc/sys/net/bridge/bridge-nf-call-${v}`, 'utf8').catch(() => '');

@@ -1,16 +1,16 @@
 // Exits of tasks and execs (from containerd's event stream), and re-attaching to the containers
 // that kept running while berthd was down.
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerConfig, HostConfig } from '../api/types/container.js';
 import { Container, type ContainerRecord } from '../container/container.js';
 import { readJSON } from '../pkg/atomicfile.js';
 import { isKind } from '../pkg/errors.js';
-import { rfc3339Nano } from '../pkg/timeutil.js';
 import { openStdio, stdioPaths, TaskIO } from './taskio.js';
 import { removeContainer } from './delete.js';
 import type { Daemon } from './daemon.js';
-import { cgroupOOMKilled, exitDecision, restartAfter, startHealth, stopHealth } from './runtime.js';
+import { exitDecision, restartAfter } from './restart.js';
+import { startHealth, stopHealth } from './healthcheck.js';
 import { releaseNetworking } from './network.js';
 import { releaseContainerMounts, restoreContainerMounts } from './mounts.js';
 
@@ -22,7 +22,7 @@ export async function handleTaskExit(d: Daemon, id: string, exitStatus: number, 
     const run = d.taskIO.get(id);
     if (!run) return; // handled already (a duplicate event, or a restore that found it stopped)
     d.taskIO.delete(id);
-    await stopHealth(c);
+    await stopHealth(d, c);
     await run.finish();
     // The /tasks/oom event may trail the exit: the cgroup's counter says it too (until the task is deleted).
     const oomKilled = run.oomKilled || (await cgroupOOMKilled(id));
@@ -62,12 +62,22 @@ function execDuration(c: Container): number {
   return Number.isNaN(started) || Number.isNaN(finished) ? 0 : Math.max(0, Math.round((finished - started) / 1000));
 }
 
-export function markExited(c: Container, exitCode: number, at: Date, oomKilled: boolean): void {
-  Object.assign(c.state, {
-    Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0,
-    ExitCode: exitCode, OOMKilled: oomKilled, FinishedAt: rfc3339Nano(at), Error: '',
-  });
+function markExited(c: Container, exitCode: number, at: Date, oomKilled: boolean): void {
+  c.state.setStopped({ exitCode, oomKilled, exitedAt: at });
   c.exitCount++;
+}
+
+/** Whether the kernel OOM-killed a process of the container's cgroup (a fallback for a late event). */
+async function cgroupOOMKilled(id: string): Promise<boolean> {
+  for (const f of [`/sys/fs/cgroup/berth/${id}/memory.events`, `/sys/fs/cgroup/memory/berth/${id}/memory.oom_control`]) {
+    try {
+      const m = /oom_kill (\d+)/.exec(await readFile(f, 'utf8'));
+      if (m) return Number(m[1]) > 0;
+    } catch {
+      // not this hierarchy
+    }
+  }
+  return false;
 }
 
 /** The container is gone: its execs are gone too. */
@@ -134,7 +144,7 @@ async function restoreOne(d: Daemon, c: Container, task: { status: string; exitS
     const paths = stdioPaths(d.fifoDir(c.id), 'init', { stdin: cfg.OpenStdin, tty: cfg.Tty });
     const io = await openStdio(paths, true);
     d.taskIO.set(c.id, await TaskIO.attach(c, io, await containerdSpec(d, c.id), () => d.ctd.closeStdin(c.id)));
-    c.state.Paused = task.status !== 'running';
+    c.state.restorePaused(task.status !== 'running');
     c.exited = c.waitFor((x) => !x.running);
     if (!c.state.Paused) startHealth(d, c, { keepStatus: true });
     d.logger.info({ id: c.id }, 'restored running container');

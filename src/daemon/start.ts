@@ -2,19 +2,18 @@
 // stdio FIFOs, then start the task.
 import type { Container } from '../container/container.js';
 import { conflict, notFound, notModified, isKind, BerthError } from '../pkg/errors.js';
-import { rfc3339Nano } from '../pkg/timeutil.js';
 import { createSpec, specToJSON } from '../oci/spec.js';
 import { resolveUser } from '../oci/user.js';
 import { openStdio, stdioPaths, TaskIO, makeFifoDir } from './taskio.js';
 import { removeContainer } from './delete.js';
-import { openLogDriver, resetRestartManager, startHealth } from './runtime.js';
+import { openLogDriver } from './logdriver.js';
+import { startHealth } from './healthcheck.js';
+import { containerEnv } from './env.js';
 import { RestartCanceledError } from '../restartmanager/restartmanager.js';
 import type { Daemon } from './daemon.js';
 import { linkEnv, releaseNetworking, setupNetworking } from './network.js';
 import { containerSpecMounts, releaseContainerMounts } from './mounts.js';
 import { mergeSpecMounts } from '../volume/mounts.js';
-
-const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export async function startContainer(d: Daemon, c: Container, opts: { autoRestart?: boolean } = {}): Promise<void> {
   await c.lock.run(async () => {
@@ -26,7 +25,7 @@ export async function startContainer(d: Daemon, c: Container, opts: { autoRestar
       if (!c.state.Restarting) throw new RestartCanceledError();
     } else {
       if (c.running) throw notModified('container already started');
-      resetRestartManager(c);
+      c.resetRestartManager();
     }
     await startLocked(d, c);
   }).catch(async (err: unknown) => {
@@ -37,18 +36,6 @@ export async function startContainer(d: Daemon, c: Container, opts: { autoRestar
     }
     throw err;
   });
-}
-
-/** The container's environment as dockerd builds it: PATH, HOSTNAME, TERM, then the config's. */
-export function containerEnv(c: Container, links: string[] = []): string[] {
-  const cfg = c.record.Config;
-  // Link variables come first, so the container's own Env overrides them, as in dockerd.
-  const env = [...links.filter((l) => !(cfg.Env ?? []).some((e) => e.split('=')[0] === l.split('=')[0])), ...(cfg.Env ?? [])];
-  const base = [`HOSTNAME=${cfg.Hostname}`];
-  if (!env.some((e) => e.startsWith('PATH='))) base.unshift(`PATH=${DEFAULT_PATH}`);
-  if (cfg.Tty) base.push('TERM=xterm');
-  const keys = new Set(env.map((e) => e.split('=')[0]));
-  return [...base.filter((e) => !keys.has(e.split('=')[0])), ...env];
 }
 
 async function startLocked(d: Daemon, c: Container): Promise<void> {
@@ -119,11 +106,7 @@ async function startLocked(d: Daemon, c: Container): Promise<void> {
       await d.ctd.deleteContainer(c.id).catch(() => undefined);
       throw err;
     }
-    const s = c.state;
-    Object.assign(s, {
-      Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false,
-      Pid: pid, ExitCode: 0, Error: '', StartedAt: rfc3339Nano(),
-    });
+    c.state.setRunning(pid);
     c.record.HasBeenStartedBefore = true;
     c.record.HasBeenManuallyStopped = false;
     c.exited = c.waitFor((x) => !x.running);
@@ -137,11 +120,11 @@ async function startLocked(d: Daemon, c: Container): Promise<void> {
     if (userMounts && (!c.running || restarting)) await releaseContainerMounts(d, c);
     if (!c.running || restarting) await releaseNetworking(d, c);
     const msg = err instanceof Error ? err.message : String(err);
-    c.state.Error = msg;
+    c.state.setError(msg);
     // dockerd's exit codes for a process that never ran: 127 not found, 126 cannot execute.
     const notFound = /executable file not found|no such file or directory/.test(msg);
     const cannotRun = /permission denied/.test(msg);
-    if (!c.running) c.state.ExitCode = notFound ? 127 : cannotRun ? 126 : 128;
+    if (!c.running) c.state.setExitCode(notFound ? 127 : cannotRun ? 126 : 128);
     await c.save().catch(() => undefined);
     // A command that cannot run is the user's config at fault: 400, as dockerd's startInvalidConfigError.
     if ((notFound || cannotRun) && !(err instanceof BerthError && err.kind !== 'system')) {

@@ -4,7 +4,6 @@ import { conflict, notModified, isKind, invalidParameter } from '../pkg/errors.j
 import { parseSignal, SIGKILL, SIGTERM } from '../pkg/signal.js';
 import { startContainer } from './start.js';
 import type { Daemon } from './daemon.js';
-import { cancelRestart } from './runtime.js';
 
 const DEFAULT_STOP_TIMEOUT = 10;
 
@@ -14,7 +13,7 @@ export async function killContainer(d: Daemon, c: Container, signalRaw: string |
   if (!c.running) throw conflict(`Cannot kill container: ${c.id}: Container ${c.id} is not running`);
   // dockerd's killWithSignal: no more restarts, and the user stopped it (unless berthd is shutting
   // down); a restarting container has no process to signal.
-  cancelRestart(d, c);
+  c.cancelRestart(!d.shuttingDown);
   if (c.state.Restarting) return;
   try {
     await d.ctd.killTask(c.id, signal, { all: signal === SIGKILL });
@@ -42,7 +41,7 @@ function waitUntilStopped(c: Container, ms: number): Promise<boolean> {
 /** The stop signal, then SIGKILL after the timeout (-1: wait forever), as dockerd's containerStop. */
 export async function stopContainer(d: Daemon, c: Container, opts: { timeout?: number; signal?: string }): Promise<void> {
   if (!c.running) throw notModified('container already stopped');
-  cancelRestart(d, c);
+  c.cancelRestart(!d.shuttingDown);
   const signalName = opts.signal || c.record.Config.StopSignal || String(SIGTERM);
   const timeout = opts.timeout ?? c.record.Config.StopTimeout ?? DEFAULT_STOP_TIMEOUT;
   const signal = parseSignal(signalName);

@@ -8,7 +8,7 @@ import type { StdStream } from '../container/streams.js';
 import { createFifos, openFifoForRead, openFifoForWrite } from '../pkg/fifo.js';
 import { LineSplitter } from '../logger/lines.js';
 import type { LogDriver } from '../logger/drivers.js';
-import { openLogDriver } from './runtime.js';
+import { openLogDriver } from './logdriver.js';
 
 export interface StdioPaths {
   stdin?: string;

@@ -208,22 +208,6 @@ export function shouldStartOnDaemonStart(s: StoredContainerState, autoRestart = 
   return policyWantsRestart(s.policy, s.restartCount, s.exitCode, s.hasBeenManuallyStopped);
 }
 
-/** The fields dockerd's State.SetRestarting sets (Running stays true while restarting). */
-export interface RestartingStateFields {
-  Status: 'restarting';
-  Running: true;
-  Restarting: true;
-  Paused: false;
-  Pid: 0;
-  ExitCode: number;
-  OOMKilled: boolean;
-  FinishedAt: Date;
-}
-
-export function restartingState(exitCode: number, oomKilled: boolean, at: Date = new Date()): RestartingStateFields {
-  return { Status: 'restarting', Running: true, Restarting: true, Paused: false, Pid: 0, ExitCode: exitCode, OOMKilled: oomKilled, FinishedAt: at };
-}
-
 /** Parses the CLI form `name[:max]` (for berth's own CLI and daemon.json). */
 export function parseRestartPolicy(s: string): RestartPolicy {
   if (s === '') return { Name: 'no', MaximumRetryCount: 0 };

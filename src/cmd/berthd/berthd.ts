@@ -18,7 +18,7 @@ import { archiveRoutes } from '../../server/router/archive.js';
 import { archiveBackend } from '../../daemon/copybackend.js';
 import { networkRoutes } from '../../server/router/network.js';
 import { runtimeRoutes } from '../../server/router/runtime.js';
-import { configureRuntime, shutdownContainers, startContainersOnDaemonStart } from '../../daemon/runtime.js';
+import { startContainersOnDaemonStart } from '../../daemon/restart.js';
 import { validateDaemonLogConfig } from '../../logger/drivers.js';
 import { networkBackend } from '../../daemon/networkbackend.js';
 import { errnoCode } from '../../pkg/errors.js';
@@ -108,6 +108,7 @@ async function main(): Promise<void> {
     destination({ dest: 2, sync: false }),
   );
   await writePidFile(cfg.pidfile);
+  const liveRestore = cfg['live-restore'] ?? true;
   const daemon = await Daemon.start({
     dataRoot: cfg['data-root'],
     execRoot: cfg['exec-root'],
@@ -117,6 +118,8 @@ async function main(): Promise<void> {
     runtimePath: await findBinary('runc'),
     initPath: await findBinary('tini-static', 'tini'),
     engineId: await engineId(cfg['data-root']),
+    logConfig: { 'log-driver': cfg['log-driver'], 'log-opts': cfg['log-opts'] },
+    liveRestore,
     network: {
       bridgeName: cfg.bridge,
       bip: cfg.bip,
@@ -129,8 +132,6 @@ async function main(): Promise<void> {
       firewallTable: cfg['firewall-table'],
     },
   });
-  const liveRestore = cfg['live-restore'] ?? true;
-  configureRuntime(daemon, { logConfig: { 'log-driver': cfg['log-driver'], 'log-opts': cfg['log-opts'] }, liveRestore });
   // Containers whose restart policy says so come back with the daemon (dockerd's restore).
   await startContainersOnDaemonStart(daemon);
   const router = new Router(logger);
@@ -152,8 +153,6 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal, liveRestore }, liveRestore ? 'shutting down; running containers keep running' : 'shutting down; stopping containers');
     await server.close();
-    // Without live restore, containers stop with berthd (their stop signal and timeout), as with dockerd.
-    if (!liveRestore) await shutdownContainers(daemon);
     await daemon.shutdown();
     await rm(cfg.pidfile, { force: true });
     logger.flush();

@@ -4,7 +4,7 @@ import { boolValue, boolValueOr, readJSONBody, writeJSON, writeNoContent } from 
 import type { Daemon } from '../../daemon/daemon.js';
 import { cannotUpdate, cannotUpdateRemoving, parseUpdateBody, updateResources } from '../../daemon/resources.js';
 import { emptyStats, encodeStats, readStats, statsStream, validateStatsQuery } from '../../daemon/stats.js';
-import { getSysInfo, pauseContainer, setRestartPolicy, unpauseContainer } from '../../daemon/runtime.js';
+import { pauseContainer, unpauseContainer } from '../../daemon/pause.js';
 
 export function runtimeRoutes(r: Router, d: Daemon): void {
   const get = (ctx: RouteContext) => d.containers.get(ctx.params.name);
@@ -12,7 +12,7 @@ export function runtimeRoutes(r: Router, d: Daemon): void {
   r.post('/containers/{name}/update', async (ctx) => {
     const c = get(ctx);
     const update = parseUpdateBody(await readJSONBody(ctx.req), ctx.version);
-    const sys = await getSysInfo();
+    const sys = await d.sysInfo();
     const warnings = await c.lock.run(async () => {
       if (c.removing) throw cannotUpdateRemoving(c.id);
       const plan = updateResources(c.id, c.hostConfig, update, sys, ctx.version);
@@ -25,7 +25,7 @@ export function runtimeRoutes(r: Router, d: Daemon): void {
         }
       }
       c.hostConfig = plan.hostConfig;
-      if (plan.restartPolicy) setRestartPolicy(c);
+      if (plan.restartPolicy) c.updateRestartPolicy();
       await c.save();
       return plan.warnings;
     });
