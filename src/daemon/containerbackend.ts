@@ -109,27 +109,26 @@ export function containerBackend(d: Daemon): ContainerBackend {
         onDetach: () => d.containerEvent(c, 'detach'),
       });
     },
-    containerLogs: async (name, cfg, signal) => {
+    containerLogs: async (name, cfg) => {
       const c = get(name);
       if (!cfg.stdout && !cfg.stderr) throw invalidParameter('Bad parameters: you must choose at least one stream');
       if (!supportsReading(c.hostConfig.LogConfig.Type || 'json-file')) throw new ReadLogsNotSupportedError();
       const { since, until, ...opts } = cfg;
       const bounds = parseLogBounds(since, until);
       const tty = c.record.Config.Tty;
-      return { tty, write: (out: Writable) => streamLogs(c, out, { ...opts, ...bounds }, signal, !tty) };
+      return { tty, write: (out: Writable, signal: AbortSignal) => streamLogs(c, out, { ...opts, ...bounds }, signal, !tty) };
     },
-    containerWait: async (name, condition, signal) => {
+    containerWait: async (name, condition) => {
       const c = get(name);
       const cond = parseWaitCondition(condition);
-      const result = (async () => {
-        const code = await waitContainer(c, cond, signal);
-        return { StatusCode: code, Error: c.state.Error };
-      })();
-      // The route awaits it after writing its headers; a rejection before that is not unhandled.
-      result.catch(() => undefined);
-      return { result };
+      return {
+        wait: async (signal: AbortSignal) => {
+          const code = await waitContainer(c, cond, signal);
+          return { StatusCode: code, Error: c.state.Error };
+        },
+      };
     },
-    containerStats: (name, opts, signal) => containerStats(d, get(name), opts, signal),
+    containerStats: (name, opts) => containerStats(d, get(name), opts),
     containerResize: (name, height, width) => resizeContainerTTY(d, name, height, width),
 
     containerExecCreate: async (name, opts) => {

@@ -9,12 +9,11 @@ export async function containerStats(
   d: Daemon,
   c: Container,
   opts: { stream: boolean; oneShot: boolean },
-  signal: AbortSignal,
 ): Promise<StatsStream> {
   validateStatsQuery(opts.stream, opts.oneShot);
   // A container that is not running: one empty frame (dockerd's answer without stream).
   if (!c.running || c.state.Restarting) return { idle: encodeStats(emptyStats(c.name, c.id)) };
-  return { frames: frames(d, c, opts, signal) };
+  return { frames: (clientGone) => frames(d, c, opts, clientGone) };
 }
 
 async function* frames(d: Daemon, c: Container, opts: { stream: boolean; oneShot: boolean }, clientGone: AbortSignal): AsyncGenerator<string> {

@@ -89,10 +89,10 @@ export interface LogsConfig {
   until?: string;
 }
 
-/** Logs that passed validation: the container's TTY mode, and the writer of the lines. */
+/** Logs that passed validation: the container's TTY mode, and the writer of the lines (until `signal`). */
 export interface LogsStream {
   tty: boolean;
-  write(out: Writable): Promise<void>;
+  write(out: Writable, signal: AbortSignal): Promise<void>;
 }
 
 export interface WaitResult {
@@ -101,16 +101,18 @@ export interface WaitResult {
   Error?: string;
 }
 
-/** A not-running container gets one empty frame (idle); a running one a stream of frames. */
-export type StatsStream = { idle: string } | { frames: AsyncIterable<string> };
+/** A not-running container gets one empty frame (idle); a running one a stream of frames (until `signal`). */
+export type StatsStream = { idle: string } | { frames(signal: AbortSignal): AsyncIterable<string> };
 
 /** Attach, logs, wait, stats and resize: the routes that stream or follow a running container. */
 export interface ContainerStreamBackend {
   containerAttach(name: string, cfg: AttachConfig): Promise<void>;
-  containerLogs(name: string, cfg: LogsConfig, signal: AbortSignal): Promise<LogsStream>;
-  /** Validates the condition, then waits in `result` (so the route can flush its headers first). */
-  containerWait(name: string, condition: string | null, signal: AbortSignal): Promise<{ result: Promise<WaitResult> }>;
-  containerStats(name: string, opts: { stream: boolean; oneShot: boolean }, signal: AbortSignal): Promise<StatsStream>;
+  // Logs, wait and stats check the request first, so that a bad one gets an error status; the
+  // route then sends its headers and streams.
+  containerLogs(name: string, cfg: LogsConfig): Promise<LogsStream>;
+  /** `wait` resolves once the condition ("not-running", "next-exit", "removed"; default not-running) holds. */
+  containerWait(name: string, condition: string | null): Promise<{ wait(signal: AbortSignal): Promise<WaitResult> }>;
+  containerStats(name: string, opts: { stream: boolean; oneShot: boolean }): Promise<StatsStream>;
   containerResize(name: string, height: number, width: number): Promise<void>;
 }
 
@@ -199,12 +201,13 @@ export function containerRoutes(r: Router, b: ContainerBackend): void {
   });
 
   r.post('/containers/{name}/wait', async (ctx) => {
-    const { result } = await b.containerWait(ctx.params.name, ctx.query.get('condition'), clientGone(ctx));
+    const waiter = await b.containerWait(ctx.params.name, ctx.query.get('condition'));
     // Headers go out at once so that the client knows the wait is in place before it starts the container.
     ctx.res.writeHead(200, { 'Content-Type': 'application/json' });
     ctx.res.flushHeaders();
+    const signal = clientGone(ctx);
     try {
-      const { StatusCode, Error } = await result;
+      const { StatusCode, Error } = await waiter.wait(signal);
       const body: { StatusCode: number; Error?: { Message: string } } = { StatusCode };
       // `Error` is omitempty in dockerd's WaitResponse (API 1.30+).
       if (versionAtLeast(ctx.version, '1.30') && Error && StatusCode !== 0) body.Error = { Message: Error };
@@ -268,7 +271,6 @@ export function containerRoutes(r: Router, b: ContainerBackend): void {
     const q = ctx.query;
     // dockerd reads an unparsable tail as "all".
     const tailRaw = Number(q.get('tail') ?? 'all');
-    const signal = clientGone(ctx);
     const logs = await b.containerLogs(ctx.params.name, {
       stdout: boolValue(q, 'stdout'),
       stderr: boolValue(q, 'stderr'),
@@ -278,10 +280,10 @@ export function containerRoutes(r: Router, b: ContainerBackend): void {
       tail: Number.isInteger(tailRaw) ? tailRaw : -1,
       since: q.get('since') ?? undefined,
       until: q.get('until') ?? undefined,
-    }, signal);
+    });
     ctx.res.writeHead(200, { 'Content-Type': streamContentType(logs.tty, ctx.version) });
     ctx.res.flushHeaders();
-    await logs.write(ctx.res);
+    await logs.write(ctx.res, clientGone(ctx));
     ctx.res.end();
   });
 
@@ -307,15 +309,14 @@ export function containerRoutes(r: Router, b: ContainerBackend): void {
 
   r.get('/containers/{name}/stats', async (ctx) => {
     const opts = { stream: boolValueOr(ctx.query, 'stream', true), oneShot: boolValue(ctx.query, 'one-shot') };
-    const signal = clientGone(ctx);
-    const stats = await b.containerStats(ctx.params.name, opts, signal);
+    const stats = await b.containerStats(ctx.params.name, opts);
     ctx.res.writeHead(200, { 'Content-Type': 'application/json' });
     if ('idle' in stats) {
       ctx.res.end(stats.idle);
       return;
     }
     ctx.res.flushHeaders();
-    for await (const frame of stats.frames) {
+    for await (const frame of stats.frames(clientGone(ctx))) {
       if (!ctx.res.write(frame)) await new Promise<void>((res) => ctx.res.once('drain', res));
     }
     ctx.res.end();

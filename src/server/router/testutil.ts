@@ -30,9 +30,11 @@ export async function serveRoutes(register: (r: Router, dir: string) => void | P
   const call = (method: string, path: string, body?: Buffer | object, headers: Record<string, string> = {}): Promise<Res> =>
     new Promise((resolve, reject) => {
       const data = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
-      const req = request({ socketPath: sock, method, path, headers: { ...(data ? { 'Content-Length': String(data.length) } : {}), ...headers } }, (res) => {
+      const req = request({ socketPath: sock, agent: false, method, path, headers: { ...(data ? { 'Content-Length': String(data.length) } : {}), ...headers } }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('aborted', () => reject(new Error('the response was cut off')));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
       });
       req.on('error', reject);
