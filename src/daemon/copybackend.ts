@@ -1,4 +1,4 @@
-// A container's filesystem for `docker cp` (the archive router's rootOf): a running container is
+// The archive router's backend, a container's filesystem for `docker cp`: a running container is
 // read through /proc/<pid>/root, where its mounts are in place; a stopped one gets its RW layer
 // mounted with its volumes, binds and network files laid over from a table (dockerd mounts them
 // in a private namespace; src/pkg/scopedfs.ts resolves through the table chroot-style).
