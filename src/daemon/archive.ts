@@ -74,11 +74,6 @@ export function isGoDir(mode: number): boolean {
   return Math.floor(mode / GO_MODE.dir) % 2 === 1;
 }
 
-/** The header value: base64 of the stat's JSON. */
-export function encodePathStat(stat: PathStat): string {
-  return Buffer.from(JSON.stringify(stat)).toString('base64');
-}
-
 /** Go's filepath.Base. */
 export function goBase(p: string): string {
   if (p === '') return '.';

@@ -38,7 +38,7 @@ const versionPrefix = /^\/v([0-9]+(?:\.[0-9]+)*)(\/.*)$/;
 export class Router {
   private readonly routes: Route[] = [];
 
-  constructor(private readonly logger: Logger) {}
+  constructor(readonly logger: Logger) {}
 
   /** `{name}` matches one path segment, `{name:.*}` any rest (image names carry slashes). */
   add(method: string, pattern: string, handler: Handler): void {

@@ -1,6 +1,6 @@
 // /containers/{name}/archive: HEAD (stat), GET (download a tar) and PUT (extract a tar), the
-// API behind `docker cp` (dockerd's router/container/copy.go). The daemon supplies the container's
-// root through rootOf (see daemon/archive.ts for what it must contain).
+// API behind `docker cp` (dockerd's router/container/copy.go). The ArchiveBackend resolves the
+// container and reads or writes its filesystem; the routes negotiate the encoding and write the answer.
 import { createDeflateRaw, createGzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
@@ -8,26 +8,28 @@ import type { IncomingMessage } from 'node:http';
 import type { Router, RouteContext } from '../router.js';
 import { boolValue } from '../httputils.js';
 import { invalidParameter } from '../../pkg/errors.js';
-import { archivePath, encodePathStat, extractToDir, statPath, type ContainerRoot } from '../../daemon/archive.js';
+import type { PathStat } from '../../daemon/archive.js';
 
-export interface ArchiveContainerRoot {
-  /** The container's root: for a stopped container its mounted rootfs with its mounts overlaid, for a running one /proc/<pid>/root. */
-  root: ContainerRoot;
-  /** Called once the request is done with the root (unmount, unlock…). */
-  release(): Promise<void>;
-  /** Config.User, for PUT ?copyUIDGID=1 (docker cp -a). */
-  user?: string;
-  /** HostConfig.ReadonlyRootfs: PUT outside a writable mount is refused. */
-  readonlyRootfs?: boolean;
-  /** The container's mount points: PUT into a read-only one is refused. */
-  mountPoints?: { Destination: string; RW: boolean }[];
+/** A tar of a path in a container, and the stat of that path. */
+export interface ContainerArchive {
+  stat: PathStat;
+  stream: Readable;
+  /** Releases the container's filesystem; called once the stream is over (sent or failed). */
+  done(): Promise<void>;
 }
 
 export interface ArchiveBackend {
-  /** Resolves a container reference (404 when unknown) and provides its root. */
-  rootOf(containerRef: string): Promise<ArchiveContainerRoot>;
-  /** Container events: "archive-path" after GET, "extract-to-dir" after PUT. */
-  event?(containerRef: string, action: 'archive-path' | 'extract-to-dir'): void;
+  /** lstat of `path` in the container (404 for an unknown container or path). */
+  containerStatPath(name: string, path: string): Promise<PathStat>;
+  /** Emits the container's "archive-path" event. */
+  containerArchivePath(name: string, path: string): Promise<ContainerArchive>;
+  /** Extracts the tar `content` into the directory `path`; emits "extract-to-dir". */
+  containerExtractToDir(name: string, path: string, content: Readable, opts: { noOverwriteDirNonDir: boolean; copyUIDGID: boolean }): Promise<void>;
+}
+
+/** The X-Docker-Container-Path-Stat header: base64 of the stat's JSON. */
+export function encodePathStat(stat: PathStat): string {
+  return Buffer.from(JSON.stringify(stat)).toString('base64');
 }
 
 function archiveParams(ctx: RouteContext): { name: string; path: string } {
@@ -56,64 +58,40 @@ export function negotiateEncoding(req: IncomingMessage): 'gzip' | 'deflate' | un
   return best?.enc;
 }
 
-export function archiveRoutes(r: Router, d: ArchiveBackend): void {
+export function archiveRoutes(r: Router, b: ArchiveBackend): void {
   r.head('/containers/{name}/archive', async (ctx) => {
     const { name, path } = archiveParams(ctx);
-    const c = await d.rootOf(name);
-    try {
-      const stat = await statPath(c.root, path, { container: name });
-      ctx.res.writeHead(200, { 'X-Docker-Container-Path-Stat': encodePathStat(stat) });
-      ctx.res.end();
-    } finally {
-      await c.release();
-    }
+    const stat = await b.containerStatPath(name, path);
+    ctx.res.writeHead(200, { 'X-Docker-Container-Path-Stat': encodePathStat(stat) });
+    ctx.res.end();
   });
 
   r.get('/containers/{name}/archive', async (ctx) => {
     const { name, path } = archiveParams(ctx);
-    const c = await d.rootOf(name);
-    let stream: Readable;
-    let closed: Promise<void> | undefined;
+    const out = await b.containerArchivePath(name, path);
     try {
-      const out = await archivePath(c.root, path, { container: name });
-      stream = out.stream;
-      closed = out.closed;
       const enc = negotiateEncoding(ctx.req);
       ctx.res.writeHead(200, {
         'X-Docker-Container-Path-Stat': encodePathStat(out.stat),
         'Content-Type': 'application/x-tar',
         ...(enc ? { 'Content-Encoding': enc } : {}),
       });
-      d.event?.(name, 'archive-path');
-      if (enc === 'gzip') await pipeline(stream, createGzip(), ctx.res);
-      else if (enc === 'deflate') await pipeline(stream, createDeflateRaw(), ctx.res);
-      else await pipeline(stream, ctx.res);
+      if (enc === 'gzip') await pipeline(out.stream, createGzip(), ctx.res);
+      else if (enc === 'deflate') await pipeline(out.stream, createDeflateRaw(), ctx.res);
+      else await pipeline(out.stream, ctx.res);
     } finally {
-      // The root's handles must be closed before it is unmounted.
-      if (closed) await closed;
-      await c.release();
+      await out.done();
     }
   });
 
   r.put('/containers/{name}/archive', async (ctx) => {
     const { name, path } = archiveParams(ctx);
-    const c = await d.rootOf(name);
-    try {
+    await b.containerExtractToDir(name, path, ctx.req, {
       // dockerd: overwriting a directory with a non-directory is allowed unless the flag is set and true.
-      const noOverwriteDirNonDir = ctx.query.has('noOverwriteDirNonDir') && boolValue(ctx.query, 'noOverwriteDirNonDir');
-      await extractToDir(c.root, path, ctx.req, {
-        container: name,
-        noOverwriteDirNonDir,
-        copyUIDGID: boolValue(ctx.query, 'copyUIDGID'),
-        user: c.user,
-        readonlyRootfs: c.readonlyRootfs,
-        mountPoints: c.mountPoints,
-      });
-      d.event?.(name, 'extract-to-dir');
-      ctx.res.writeHead(200);
-      ctx.res.end();
-    } finally {
-      await c.release();
-    }
+      noOverwriteDirNonDir: ctx.query.has('noOverwriteDirNonDir') && boolValue(ctx.query, 'noOverwriteDirNonDir'),
+      copyUIDGID: boolValue(ctx.query, 'copyUIDGID'),
+    });
+    ctx.res.writeHead(200);
+    ctx.res.end();
   });
 }

@@ -1,58 +1,46 @@
-// /exec/{id}/start, /json, /resize.
+// /exec/{id}/start, /json, /resize (dockerd's router/container exec routes).
+import type { Duplex } from 'node:stream';
 import type { Router } from '../router.js';
 import { expectObject, intValue, readJSONBody, writeJSON, writeNoContent } from '../httputils.js';
-import { conflict } from '../../pkg/errors.js';
-import type { Daemon } from '../../daemon/daemon.js';
-import { getExec, startExec } from '../../daemon/exec.js';
-import { attachConnection, parseDetachKeys, DEFAULT_DETACH_KEYS } from '../../daemon/attach.js';
 import { streamContentType } from './container.js';
-import { frame } from '../../pkg/stdcopy.js';
 
-export function execRoutes(r: Router, d: Daemon): void {
+export interface ExecStartConfig {
+  /** Body.Tty: a TTY even if the exec was created without one. */
+  tty: boolean;
+  consoleSize?: [number, number];
+  detach: boolean;
+  /**
+   * Called (unless detached) once the exec is known to be startable: takes over the connection
+   * for the exec's TTY mode. A start failure after that is reported in the stream.
+   */
+  getStream(tty: boolean): Duplex;
+}
+
+export interface ExecBackend {
+  /** Resolves when the exec has ended (detached: once it has started). */
+  execStart(id: string, cfg: ExecStartConfig): Promise<void>;
+  execInspect(id: string): Promise<Record<string, unknown>>;
+  execResize(id: string, height: number, width: number): Promise<void>;
+}
+
+export function execRoutes(r: Router, b: ExecBackend): void {
   r.post('/exec/{id}/start', async (ctx) => {
-    const e = getExec(d, ctx.params.id);
     const body = expectObject(await readJSONBody(ctx.req), 'container.ExecStartOptions');
-    e.assertStartable();
-    const tty = body.Tty === true || e.opts.Tty;
-    const consoleSize = Array.isArray(body.ConsoleSize) ? (body.ConsoleSize as [number, number]) : undefined;
-    if (body.Detach === true) {
-      await startExec(d, e, { tty, consoleSize });
-      writeNoContent(ctx.res, 200);
-      return;
-    }
-    const conn = ctx.hijack(streamContentType(tty, ctx.version));
-    const attached = attachConnection(e.streams, conn, {
-      stdin: e.opts.AttachStdin,
-      stdout: e.opts.AttachStdout,
-      stderr: e.opts.AttachStderr,
-      multiplexed: !tty,
-      closeStdinOnEOF: true,
-      detachKeys: parseDetachKeys(e.opts.DetachKeys || DEFAULT_DETACH_KEYS),
+    await b.execStart(ctx.params.id, {
+      tty: body.Tty === true,
+      consoleSize: Array.isArray(body.ConsoleSize) ? (body.ConsoleSize as [number, number]) : undefined,
+      detach: body.Detach === true,
+      getStream: (tty) => ctx.hijack(streamContentType(tty, ctx.version)),
     });
-    try {
-      await startExec(d, e, { tty, consoleSize });
-    } catch (err) {
-      // The stream is already hijacked: report the error in it, as dockerd does — on stdout
-      // (dockerd writes it to the attached stdout writer), so the CLI prints it there.
-      const msg = `${(err as Error).message}\r\n`;
-      conn.end(tty ? msg : frame(1, Buffer.from(msg)));
-      e.streams.endSinks();
-      return;
-    }
-    await attached;
-    await e.finished;
+    if (body.Detach === true) writeNoContent(ctx.res, 200);
   });
 
   r.get('/exec/{id}/json', async (ctx) => {
-    const e = getExec(d, ctx.params.id);
-    writeJSON(ctx.res, 200, e.inspect(d.containers.find(e.containerId)));
+    writeJSON(ctx.res, 200, await b.execInspect(ctx.params.id));
   });
 
   r.post('/exec/{id}/resize', async (ctx) => {
-    const e = getExec(d, ctx.params.id);
-    if (!e.running) throw conflict(`exec ${e.id} is not running`);
-    await d.ctd.resizePty(e.containerId, e.id, intValue(ctx.query, 'w', 0), intValue(ctx.query, 'h', 0));
+    await b.execResize(ctx.params.id, intValue(ctx.query, 'h', 0), intValue(ctx.query, 'w', 0));
     writeNoContent(ctx.res, 200);
   });
-
 }

@@ -1,31 +1,60 @@
-// /images/…: import, list, inspect, tag, remove, save/load, history, prune; and /system/df.
+// /images/…: import, list, inspect, tag, remove, save/load, history, prune; and /commit
+// (dockerd's router/image). The routes parse the request and write the answer; the ImageBackend
+// does the work.
+import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Router } from '../router.js';
-import { boolValue, writeJSON } from '../httputils.js';
-import { versionLessThan } from '../version.js';
-import { parseFilters } from '../../api/types/filters.js';
-import { notFound, invalidParameter } from '../../pkg/errors.js';
-import type { Daemon } from '../../daemon/daemon.js';
-import { familiarName, parseNormalizedNamed } from '../../reference/reference.js';
-import { listContainers } from '../../daemon/inspect.js';
-import type { UsedBy } from '../../image/service.js';
+import { boolValue, expectObject, readJSONBody, writeJSON } from '../httputils.js';
+import { versionAtLeast, versionLessThan } from '../version.js';
+import { parseFilters, type Filters } from '../../api/types/filters.js';
+import { invalidParameter } from '../../pkg/errors.js';
+import type { HistoryItem, ImageInspect, ImageSummary, ImportOptions, ListOptions } from '../../image/service.js';
+import type { LoadMessage } from '../../image/tarexport.js';
 
-/** The container using an image (a running one first), for rmi's and prune's conflicts. */
-function usedBy(d: Daemon): UsedBy {
-  return (imageId) => {
-    const users = d.containers.all().filter((c) => c.record.Image === imageId);
-    const running = users.find((c) => c.running);
-    const user = running ?? users[0];
-    return user ? { id: user.id, running: running !== undefined } : undefined;
-  };
+/** What /images/{name} DELETE and /images/prune report per image. */
+export interface ImageDeleteResponseItem {
+  Untagged?: string;
+  Deleted?: string;
 }
 
-export function imageRoutes(r: Router, d: Daemon): void {
-  const save = async (res: import('node:http').ServerResponse, names: string[]): Promise<void> => {
-    const stream = await d.images.save(names);
+export interface CommitRequest {
+  container: string;
+  repo?: string;
+  tag?: string;
+  comment?: string;
+  author?: string;
+  pause: boolean;
+  /** Dockerfile instructions (?changes=). */
+  changes: string[];
+  /** The decoded container.Config body, if one was sent. */
+  config?: Record<string, unknown>;
+}
+
+export interface ImageBackend {
+  images(opts: ListOptions): Promise<ImageSummary[]>;
+  imageInspect(name: string): Promise<ImageInspect>;
+  imageHistory(name: string): Promise<HistoryItem[]>;
+  imageTag(name: string, repo: string, tag?: string): Promise<void>;
+  /** Refuses an image used by a container unless forced (the daemon knows the containers). */
+  imageRemove(name: string, opts: { force: boolean; noprune: boolean }): Promise<ImageDeleteResponseItem[]>;
+  imagesPrune(filters: Filters): Promise<{ ImagesDeleted: ImageDeleteResponseItem[] | null; SpaceReclaimed: number }>;
+  /** POST /images/create?fromSrc=-: resolves to the new image's ID. */
+  imageImport(src: Readable, opts: ImportOptions): Promise<string>;
+  /** POST /images/create?fromImage=: pulling is not supported yet, so this always fails. */
+  imagePull(ref: string): Promise<never>;
+  imagesSave(names: string[]): Promise<Readable>;
+  imagesLoad(src: Readable, out: (m: LoadMessage) => void, quiet: boolean): Promise<void>;
+  /** POST /commit: resolves to the new image's ID. */
+  commit(req: CommitRequest): Promise<string>;
+}
+
+export function imageRoutes(r: Router, b: ImageBackend): void {
+  const save = async (res: ServerResponse, names: string[]): Promise<void> => {
+    const stream = await b.imagesSave(names);
     res.writeHead(200, { 'Content-Type': 'application/x-tar' });
     await pipeline(stream, res).catch((err: unknown) => {
-      d.logger.warn({ err }, 'image save failed');
+      r.logger.warn({ err }, 'image save failed');
       res.destroy();
     });
   };
@@ -39,7 +68,7 @@ export function imageRoutes(r: Router, d: Daemon): void {
       res.write(JSON.stringify(m) + '\r\n');
     };
     try {
-      await d.images.load(req, write, quiet);
+      await b.imagesLoad(req, write, quiet);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       write({ errorDetail: { message }, error: message });
@@ -56,33 +85,11 @@ export function imageRoutes(r: Router, d: Daemon): void {
   });
 
   r.get('/images/{name:.*}/history', async ({ res, params }) => {
-    writeJSON(res, 200, await d.images.history(params.name));
+    writeJSON(res, 200, await b.imageHistory(params.name));
   });
 
   r.post('/images/prune', async ({ res, query }) => {
-    writeJSON(res, 200, await d.images.prune(parseFilters(query.get('filters')), usedBy(d)));
-  });
-
-  r.get('/system/df', async ({ res, query }) => {
-    const types = query.getAll('type');
-    for (const t of types) {
-      if (!['container', 'image', 'volume', 'build-cache'].includes(t)) throw invalidParameter(`unknown object type: ${t}`);
-    }
-    const want = (t: string): boolean => types.length === 0 || types.includes(t);
-    const out: Record<string, unknown> = {};
-    if (want('image')) {
-      const counts = new Map<string, number>();
-      for (const c of d.containers.all()) counts.set(c.record.Image, (counts.get(c.record.Image) ?? 0) + 1);
-      const du = d.images.diskUsage(counts);
-      out.LayersSize = du.layersSize;
-      out.Images = du.images;
-    }
-    if (want('container')) {
-      out.Containers = await listContainers(d, { all: true, limit: -1, size: true, filters: new Map() });
-    }
-    if (want('volume')) out.Volumes = await d.volumes.usage();
-    if (want('build-cache')) out.BuildCache = [];
-    writeJSON(res, 200, out);
+    writeJSON(res, 200, await b.imagesPrune(parseFilters(query.get('filters'))));
   });
 
   r.post('/images/create', async ({ req, res, query }) => {
@@ -91,7 +98,7 @@ export function imageRoutes(r: Router, d: Daemon): void {
     if (fromSrc !== null) {
       if (fromSrc !== '-') throw invalidParameter('importing from a URL is not supported: use - and send the archive in the request body');
       const changes = query.getAll('changes');
-      const id = await d.images.importImage(req, {
+      const id = await b.imageImport(req, {
         repo: query.get('repo') ?? undefined,
         tag: query.get('tag') ?? undefined,
         changes,
@@ -102,14 +109,13 @@ export function imageRoutes(r: Router, d: Daemon): void {
       return;
     }
     if (fromImage) {
-      const name = familiarName(parseNormalizedNamed(fromImage));
-      throw notFound(`pull access denied for ${name}, repository does not exist or may require 'docker login': pulling from registries is not supported by this daemon yet`);
+      await b.imagePull(fromImage);
     }
     throw invalidParameter('either fromSrc or fromImage must be given');
   });
 
   r.get('/images/json', async ({ res, query, version }) => {
-    const list = await d.images.list({
+    const list = await b.images({
       all: boolValue(query, 'all'),
       filters: parseFilters(query.get('filters')),
       digests: boolValue(query, 'digests'),
@@ -120,7 +126,7 @@ export function imageRoutes(r: Router, d: Daemon): void {
   });
 
   r.get('/images/{name:.*}/json', async ({ res, params, version }) => {
-    const info = (await d.images.inspect(params.name)) as unknown as Record<string, unknown>;
+    const info = { ...(await b.imageInspect(params.name)) } as Record<string, unknown>;
     if (versionLessThan(version, '1.44')) info.VirtualSize = info.Size;
     writeJSON(res, 200, info);
   });
@@ -128,13 +134,31 @@ export function imageRoutes(r: Router, d: Daemon): void {
   r.post('/images/{name:.*}/tag', async ({ res, params, query }) => {
     const repo = query.get('repo') ?? '';
     if (!repo) throw invalidParameter('repository name must have at least one component');
-    await d.images.tag(params.name, repo, query.get('tag') ?? undefined);
+    await b.imageTag(params.name, repo, query.get('tag') ?? undefined);
     res.writeHead(201);
     res.end();
   });
 
   r.delete('/images/{name:.*}', async ({ res, params, query }) => {
-    const result = await d.images.remove(params.name, { force: boolValue(query, 'force'), noprune: boolValue(query, 'noprune') }, usedBy(d));
+    const result = await b.imageRemove(params.name, { force: boolValue(query, 'force'), noprune: boolValue(query, 'noprune') });
     writeJSON(res, 200, result);
+  });
+
+  r.post('/commit', async ({ req, res, query, version }) => {
+    const body = await readJSONBody<unknown>(req);
+    const config = body === undefined || body === null ? undefined : expectObject(body, 'container.Config');
+    let pause = boolValue(query, 'pause');
+    if ((query.get('pause') ?? '') === '' && versionAtLeast(version, '1.13')) pause = true;
+    const id = await b.commit({
+      container: query.get('container') ?? '',
+      repo: query.get('repo') ?? undefined,
+      tag: query.get('tag') ?? undefined,
+      comment: query.get('comment') ?? undefined,
+      author: query.get('author') ?? undefined,
+      pause,
+      changes: query.getAll('changes'),
+      config,
+    });
+    writeJSON(res, 201, { Id: id });
   });
 }

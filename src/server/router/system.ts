@@ -1,16 +1,32 @@
-// /_ping, /version, /info, /events.
+// /_ping, /version, /info, /events, /system/df (dockerd's router/system).
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Router } from '../router.js';
 import { API_VERSION } from '../version.js';
 import { writeJSON } from '../httputils.js';
-import { parseFilters } from '../../api/types/filters.js';
+import { parseFilters, type Filters } from '../../api/types/filters.js';
 import { parseTimestamp } from '../../pkg/timeutil.js';
 import { invalidParameter } from '../../pkg/errors.js';
-import type { Daemon } from '../../daemon/daemon.js';
-import { systemInfo, versionInfo } from '../../daemon/info.js';
+import type { EventMessage, Subscription } from '../../events/bus.js';
 
+export interface DiskUsageOptions {
+  images: boolean;
+  containers: boolean;
+  volumes: boolean;
+  buildCache: boolean;
+}
 
-export function systemRoutes(r: Router, d: Daemon): void {
-  const ping = async ({ req, res }: { req: import('node:http').IncomingMessage; res: import('node:http').ServerResponse }) => {
+export interface SystemBackend {
+  systemVersion(): Promise<Record<string, unknown>>;
+  systemInfo(): Promise<Record<string, unknown>>;
+  /** The answer of /system/df, with only the object types asked for. */
+  systemDiskUsage(opts: DiskUsageOptions): Promise<object>;
+  subscribeEvents(opts: { since?: Date; until?: Date; filters: Filters }, send: (msg: EventMessage) => void): Subscription;
+}
+
+const DISK_USAGE_TYPES = ['container', 'image', 'volume', 'build-cache'];
+
+export function systemRoutes(r: Router, b: SystemBackend): void {
+  const ping = async ({ req, res }: { req: IncomingMessage; res: ServerResponse }) => {
     res.writeHead(200, {
       'API-Version': API_VERSION,
       'Builder-Version': '1',
@@ -25,8 +41,8 @@ export function systemRoutes(r: Router, d: Daemon): void {
   };
   r.get('/_ping', ping);
   r.head('/_ping', ping);
-  r.get('/version', async ({ res }) => writeJSON(res, 200, await versionInfo(d)));
-  r.get('/info', async ({ res }) => writeJSON(res, 200, await systemInfo(d)));
+  r.get('/version', async ({ res }) => writeJSON(res, 200, await b.systemVersion()));
+  r.get('/info', async ({ res }) => writeJSON(res, 200, await b.systemInfo()));
 
   r.get('/events', async ({ req, res, query }) => {
     const filters = parseFilters(query.get('filters'));
@@ -47,9 +63,24 @@ export function systemRoutes(r: Router, d: Daemon): void {
     }
     res.writeHead(200, { 'Content-Type': 'application/json' });
     res.flushHeaders();
-    const sub = d.events.subscribe({ since, until, filters }, (msg) => res.write(JSON.stringify(msg) + '\n'));
+    const sub = b.subscribeEvents({ since, until, filters }, (msg) => res.write(JSON.stringify(msg) + '\n'));
     req.socket.once('close', () => sub.close());
     await sub.done;
     res.end();
+  });
+
+  r.get('/system/df', async ({ res, query }) => {
+    const types = query.getAll('type');
+    for (const t of types) {
+      if (!DISK_USAGE_TYPES.includes(t)) throw invalidParameter(`unknown object type: ${t}`);
+    }
+    const want = (t: string): boolean => types.length === 0 || types.includes(t);
+    const usage = await b.systemDiskUsage({
+      images: want('image'),
+      containers: want('container'),
+      volumes: want('volume'),
+      buildCache: want('build-cache'),
+    });
+    writeJSON(res, 200, usage);
   });
 }

@@ -1,0 +1,146 @@
+// The container router's backend (server/router/container.ts): the container routes' operations
+// on a Daemon, by container name or ID.
+import type { Writable } from 'node:stream';
+import type { ContainerBackend, ContainerCreateRequest } from '../server/router/container.js';
+import type { EndpointSettings } from '../api/types/network.js';
+import { BerthError, conflict, invalidParameter } from '../pkg/errors.js';
+import { parseSignal, SIGKILL } from '../pkg/signal.js';
+import { ReadLogsNotSupportedError, supportsReading } from '../logger/drivers.js';
+import type { Daemon } from './daemon.js';
+import { normalizeConfig, normalizeHostConfig } from './config.js';
+import { createContainer } from './create.js';
+import { startContainer } from './start.js';
+import { killContainer, parseWaitCondition, restartContainer, stopContainer, waitContainer, waitStopped } from './stop.js';
+import { pruneContainers, removeContainer } from './delete.js';
+import { inspectContainer, listContainers, topContainer } from './inspect.js';
+import { renameContainer } from './rename.js';
+import { attachConnection, parseDetachKeys, DEFAULT_DETACH_KEYS } from './attach.js';
+import { parseLogBounds, streamLogs } from './logs.js';
+import { createExec } from './exec.js';
+import { exportContainer } from './export.js';
+import { pauseContainer, unpauseContainer } from './pause.js';
+import { updateContainer } from './update.js';
+import { resizeContainerTTY } from './resize.js';
+import { containerStats } from './statsbackend.js';
+
+type EndpointsConfig = Record<string, Partial<EndpointSettings> | null>;
+
+async function create(d: Daemon, req: ContainerCreateRequest): Promise<{ Id: string; Warnings: string[] }> {
+  const { body, platform } = req;
+  const config = normalizeConfig(body);
+  const hostConfig = normalizeHostConfig(body.HostConfig);
+  if (platform && !/^linux(\/|$)/.test(platform)) {
+    throw invalidParameter(`"${platform}": unknown operating system or architecture: invalid argument`);
+  }
+  let endpointsConfig = (body.NetworkingConfig as { EndpointsConfig?: EndpointsConfig } | null | undefined)?.EndpointsConfig ?? null;
+  // As dockerd's postContainersCreate: with the default network mode (the CLI sends "default"
+  // and an EndpointsConfig keyed "default"), that endpoint config belongs to the default network.
+  const rawMode = (body.HostConfig as { NetworkMode?: unknown } | null | undefined)?.NetworkMode;
+  if ((rawMode === undefined || rawMode === '' || rawMode === 'default') && endpointsConfig && 'default' in endpointsConfig) {
+    const { default: ep, ...rest } = endpointsConfig;
+    endpointsConfig = { ...rest, [hostConfig.NetworkMode]: ep ?? null };
+  }
+  return createContainer(d, req.name, config, hostConfig, { version: req.version, endpointsConfig });
+}
+
+async function kill(d: Daemon, name: string, signal: string | undefined): Promise<void> {
+  try {
+    if (signal) parseSignal(signal);
+    const c = d.containers.get(name);
+    if (!c.running) throw conflict(`container ${c.id} is not running`);
+    await killContainer(d, c, signal);
+    // As dockerd's ContainerKill: SIGKILL (the default) waits until the container is gone.
+    if (!signal || parseSignal(signal) === SIGKILL) await waitStopped(c, 10_000);
+  } catch (err) {
+    // dockerd wraps every kill error: errors.Wrapf(err, "cannot kill container: %s", name).
+    if (err instanceof BerthError) throw new BerthError(err.kind, `cannot kill container: ${name}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
+export function containerBackend(d: Daemon): ContainerBackend {
+  const get = (name: string) => d.containers.get(name);
+  return {
+    containerCreate: (req) => create(d, req),
+    containerStart: (name) => startContainer(d, get(name)),
+    containerStop: (name, opts) => stopContainer(d, get(name), opts),
+    containerRestart: (name, opts) => restartContainer(d, get(name), opts),
+    containerKill: (name, signal) => kill(d, name, signal),
+    containerRemove: async (name, opts) => {
+      const c = get(name);
+      if (opts.removeLink) throw invalidParameter('legacy links are not supported yet');
+      await removeContainer(d, c, { force: opts.force, volumes: opts.removeVolumes });
+    },
+    containerRename: (name, newName) => renameContainer(d, get(name), newName),
+    containerPause: (name) => pauseContainer(d, get(name)),
+    containerUnpause: (name) => unpauseContainer(d, get(name)),
+    containerUpdate: (name, body, version) => updateContainer(d, name, body, version),
+    containersPrune: (filters) => pruneContainers(d, filters),
+
+    containers: (opts) => listContainers(d, opts),
+    containerInspect: (name, opts) => inspectContainer(d, get(name), opts),
+    containerTop: (name, psArgs) => topContainer(d, get(name), psArgs),
+    containerChanges: (name) => d.images.changes(get(name).id),
+    containerExport: (name) => exportContainer(d, get(name)),
+
+    containerAttach: async (name, cfg) => {
+      const c = get(name);
+      if (c.removing) throw conflict(`container ${c.id} is being removed`);
+      const detachKeys = parseDetachKeys(cfg.detachKeys || DEFAULT_DETACH_KEYS);
+      if (!cfg.stream && !cfg.logs) throw invalidParameter('either logs or stream is required');
+      const tty = c.record.Config.Tty;
+      const conn = cfg.getStream(tty);
+      const opts = { stdin: cfg.stdin && c.record.Config.OpenStdin, stdout: cfg.stdout, stderr: cfg.stderr };
+      if (cfg.logs) {
+        const ac = new AbortController();
+        conn.once('close', () => ac.abort());
+        await streamLogs(c, conn, { ...opts, follow: false, timestamps: false, tail: -1 }, ac.signal, !tty);
+      }
+      if (!cfg.stream) {
+        conn.end();
+        return;
+      }
+      d.containerEvent(c, 'attach');
+      await attachConnection(c.streams, conn, {
+        ...opts,
+        multiplexed: !tty,
+        closeStdinOnEOF: c.record.Config.StdinOnce && !tty,
+        detachKeys,
+        onDetach: () => d.containerEvent(c, 'detach'),
+      });
+    },
+    containerLogs: async (name, cfg) => {
+      const c = get(name);
+      if (!cfg.stdout && !cfg.stderr) throw invalidParameter('Bad parameters: you must choose at least one stream');
+      if (!supportsReading(c.hostConfig.LogConfig.Type || 'json-file')) throw new ReadLogsNotSupportedError();
+      const { since, until, ...opts } = cfg;
+      const bounds = parseLogBounds(since, until);
+      const tty = c.record.Config.Tty;
+      return { tty, write: (out: Writable, signal: AbortSignal) => streamLogs(c, out, { ...opts, ...bounds }, signal, !tty) };
+    },
+    containerWait: async (name, condition) => {
+      const c = get(name);
+      const cond = parseWaitCondition(condition);
+      return {
+        wait: async (signal: AbortSignal) => {
+          const code = await waitContainer(c, cond, signal);
+          return { StatusCode: code, Error: c.state.Error };
+        },
+      };
+    },
+    containerStats: (name, opts) => containerStats(d, get(name), opts),
+    containerResize: (name, height, width) => resizeContainerTTY(d, name, height, width),
+
+    containerExecCreate: async (name, opts) => {
+      const c = get(name);
+      if (opts.DetachKeys) {
+        try {
+          parseDetachKeys(opts.DetachKeys);
+        } catch {
+          throw invalidParameter(`Invalid escape keys (${opts.DetachKeys}) provided`);
+        }
+      }
+      return createExec(d, c, opts);
+    },
+  };
+}

@@ -1,0 +1,38 @@
+// The image router's backend (server/router/image.ts): the image service, plus what only the
+// daemon knows: which containers use an image, and commits of containers.
+import type { ImageBackend } from '../server/router/image.js';
+import type { UsedBy } from '../image/service.js';
+import { notFound } from '../pkg/errors.js';
+import { familiarName, parseNormalizedNamed } from '../reference/reference.js';
+import type { Daemon } from './daemon.js';
+import { normalizeConfig } from './config.js';
+import { commitContainer } from './commit.js';
+
+/** The container using an image (a running one first), for rmi's and prune's conflicts. */
+function usedBy(d: Daemon): UsedBy {
+  return (imageId) => {
+    const users = d.containers.all().filter((c) => c.record.Image === imageId);
+    const running = users.find((c) => c.running);
+    const user = running ?? users[0];
+    return user ? { id: user.id, running: running !== undefined } : undefined;
+  };
+}
+
+export function imageBackend(d: Daemon): ImageBackend {
+  return {
+    images: (opts) => d.images.list(opts),
+    imageInspect: (name) => d.images.inspect(name),
+    imageHistory: (name) => d.images.history(name),
+    imageTag: (name, repo, tag) => d.images.tag(name, repo, tag),
+    imageRemove: (name, opts) => d.images.remove(name, opts, usedBy(d)),
+    imagesPrune: (filters) => d.images.prune(filters, usedBy(d)),
+    imageImport: (src, opts) => d.images.importImage(src, opts),
+    imagePull: async (ref) => {
+      const name = familiarName(parseNormalizedNamed(ref));
+      throw notFound(`pull access denied for ${name}, repository does not exist or may require 'docker login': pulling from registries is not supported by this daemon yet`);
+    },
+    imagesSave: (names) => d.images.save(names),
+    imagesLoad: (src, out, quiet) => d.images.load(src, out, quiet),
+    commit: ({ config, ...req }) => commitContainer(d, { ...req, config: config === undefined ? undefined : normalizeConfig(config) }),
+  };
+}
