@@ -9,7 +9,7 @@ import { posix } from 'node:path';
 import type { SpecMount } from '../api/types/container.js';
 import { BerthError, errnoCode, invalidParameter } from '../pkg/errors.js';
 import { ScopedRoot } from '../pkg/scopedfs.js';
-import { extractScoped, packScoped } from '../pkg/scopedtar.js';
+import { extractScoped, packScoped } from '../archive/scopedtar.js';
 import { DEFAULT_DRIVER, type VolumeService } from './service.js';
 import type { InspectMount, MountPoint, MountSpec, MountType } from './types.js';
 
