@@ -4,7 +4,7 @@ import type { Container } from '../container/container.js';
 import { simpleStatus, stateString } from '../container/state.js';
 import { invalidParameter, systemError, conflict } from '../pkg/errors.js';
 import { versionLessThan } from '../server/version.js';
-import { matchLabels } from './filters.js';
+import { matchLabelFilters } from '../pkg/labels.js';
 import type { Daemon } from './daemon.js';
 import { listPorts, networkSettingsView, onNetwork } from './network.js';
 import { containerMounts, matchesVolumeFilter } from './mounts.js';
@@ -97,7 +97,7 @@ export async function listContainers(
     if (exited.length && (status !== 'exited' || !exited.includes(c.state.ExitCode))) return false;
     // dockerd's snapshot Health: the monitor's status, "none" without a health check.
     if (f.has('health') && !f.get('health')!.includes((c.state.Health as { Status?: string } | undefined)?.Status ?? 'none')) return false;
-    if (!matchLabels(c.record.Config.Labels ?? {}, f)) return false;
+    if (!matchLabelFilters(c.record.Config.Labels, f)) return false;
     if (ancestors && !ancestors.has(c.record.Image)) return false;
     if (f.has('network') && !onNetwork(d, c, f.get('network')!)) return false;
     if (f.has('volume') && !matchesVolumeFilter(c, f.get('volume')!)) return false;

@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ContainerConfig } from '../api/types/container.js';
 import { conflict, invalidParameter, isKind, notFound, type BerthError } from '../pkg/errors.js';
+import { matchAllLabels, matchLabelFilters } from '../pkg/labels.js';
 import {
   familiarMatch,
   familiarName,
@@ -129,18 +130,6 @@ export interface CommitOptions {
   tag?: string;
 }
 
-/** dockerd's label / label! filter match on image labels. */
-function matchLabels(filters: Map<string, string[]>, labels: Record<string, string>): boolean {
-  const test = (f: string): boolean => {
-    const eq = f.indexOf('=');
-    if (eq === -1) return f in labels;
-    return labels[f.slice(0, eq)] === f.slice(eq + 1);
-  };
-  if (!(filters.get('label') ?? []).every(test)) return false;
-  const neg = filters.get('label!') ?? [];
-  if (neg.length && neg.some(test)) return false;
-  return true;
-}
 const ACCEPTED_FILTERS = new Set(['dangling', 'label', 'before', 'since', 'reference', 'until']);
 
 /** Go's time.RFC3339Nano of a JS date (UTC, trailing zeros of the fraction trimmed). */
@@ -428,16 +417,7 @@ export class ImageService {
       if (before !== undefined && created >= before) continue;
       if (since !== undefined && created <= since) continue;
       if (until !== undefined && created > until) continue;
-      if (labelFilters.length) {
-        const labels = img.config.config?.Labels;
-        if (!labels) continue;
-        const ok = labelFilters.every((f) => {
-          const eq = f.indexOf('=');
-          if (eq === -1) return f in labels;
-          return labels[f.slice(0, eq)] === f.slice(eq + 1);
-        });
-        if (!ok) continue;
-      }
+      if (!matchAllLabels(img.config.config?.Labels, labelFilters)) continue;
       const tags: string[] = [];
       const digests: string[] = [];
       for (const r of this.references.references(id)) {
@@ -721,7 +701,7 @@ export class ImageService {
     for (const [id, img] of candidates) {
       if (!this.references.hasReferences(id) && this.images.children(id).length > 0) continue;
       if (until !== undefined && (!img.config.created || Date.parse(img.config.created) > until)) continue;
-      if (!matchLabels(filters, img.config.config?.Labels ?? {})) continue;
+      if (!matchLabelFilters(img.config.config?.Labels, filters)) continue;
       top.push(id);
     }
     const deleted: { Untagged?: string; Deleted?: string }[] = [];

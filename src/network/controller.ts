@@ -14,6 +14,7 @@ import { readJSON, writeJSONAtomic } from '../pkg/atomicfile.js';
 import { generateID, truncateID } from '../pkg/stringid.js';
 import { matchKVList, validateFilters, type Filters } from '../api/types/filters.js';
 import { parseTimestamp } from '../pkg/timeutil.js';
+import { matchLabelFilters } from '../pkg/labels.js';
 import { canonical, contains, formatIPv4, formatPrefix, overlaps, parseCIDR, parseIPv4, type Prefix } from './ip.js';
 import {
   AddressPool, choosePool, DEFAULT_ADDRESS_POOLS, errPoolOverlap, parseBip, validateIPAMConfig, validatePools,
@@ -549,9 +550,7 @@ export class NetworkController {
       for (const n of [...this.state.networks]) {
         if (n.predefined || this.endpointsOf(n.id).length) continue;
         if (until.some((u) => Date.parse(n.created) >= u)) continue;
-        if (!matchKVList(filters, 'label', n.labels)) continue;
-        const neg = filters.get('label!') ?? [];
-        if (neg.length && matchAnyLabel(neg, n.labels)) continue;
+        if (!matchLabelFilters(n.labels, filters)) continue;
         try {
           await this.removeNetworkLocked(n);
           deleted.push(n.name);
@@ -1030,15 +1029,6 @@ function* range(a: number, b: number): Generator<number> {
 function normPortKey(k: string): string {
   const [port, proto] = k.split('/');
   return `${port}/${(proto || 'tcp').toLowerCase()}`;
-}
-
-function matchAnyLabel(values: string[], labels: Record<string, string>): boolean {
-  return values.some((v) => {
-    const eq = v.indexOf('=');
-    const k = eq < 0 ? v : v.slice(0, eq);
-    if (!Object.prototype.hasOwnProperty.call(labels, k)) return false;
-    return eq < 0 || labels[k] === v.slice(eq + 1);
-  });
 }
 
 /** Reads the host resolv.conf (for callers that have not got it already). */
