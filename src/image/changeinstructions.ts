@@ -4,6 +4,7 @@
 
 import type { ContainerConfig, HealthConfig } from '../api/types/container.js';
 import { invalidParameter } from '../pkg/errors.js';
+import { parseSignal } from '../pkg/signal.js';
 
 const VALID = new Set(['cmd', 'entrypoint', 'healthcheck', 'env', 'expose', 'label', 'onbuild', 'stopsignal', 'user', 'volume', 'workdir']);
 
@@ -197,28 +198,6 @@ function parseKeyValues(instr: string, rest: string, env: string[]): [string, st
   }
   for (const [k] of out) if (k === '') throw invalidParameter(`${instr} names can not be blank`);
   return out;
-}
-
-const SIGNALS: Record<string, number> = {
-  ABRT: 6, ALRM: 14, BUS: 7, CHLD: 17, CLD: 17, CONT: 18, FPE: 8, HUP: 1, ILL: 4, INT: 2, IO: 29, IOT: 6,
-  KILL: 9, PIPE: 13, POLL: 29, PROF: 27, PWR: 30, QUIT: 3, SEGV: 11, STKFLT: 16, STOP: 19, SYS: 31,
-  TERM: 15, TRAP: 5, TSTP: 20, TTIN: 21, TTOU: 22, URG: 23, USR1: 10, USR2: 12, VTALRM: 26, WINCH: 28,
-  XCPU: 24, XFSZ: 25,
-};
-
-/** Validates a signal as dockerd's signal.ParseSignal does; returns its number. */
-export function parseSignal(raw: string): number {
-  const n = Number(raw);
-  if (raw !== '' && Number.isInteger(n)) {
-    if (n <= 0 || n > 64) throw invalidParameter(`Invalid signal: ${raw}`);
-    return n;
-  }
-  const name = raw.toUpperCase().replace(/^SIG/, '');
-  const rt = /^RTMIN(?:\+(\d+))?$|^RTMAX(?:-(\d+))?$/.exec(name);
-  if (rt) return rt[0].startsWith('RTMIN') ? 34 + Number(rt[1] ?? 0) : 64 - Number(rt[2] ?? 0);
-  const s = SIGNALS[name];
-  if (s === undefined) throw invalidParameter(`Invalid signal: ${raw}`);
-  return s;
 }
 
 function parsePorts(spec: string): string[] {
