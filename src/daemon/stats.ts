@@ -10,7 +10,7 @@
 import { readFile, readdir, access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { formatRFC3339Nano, nowNano } from '../logger/lines.js';
+import { formatRFC3339Nano, nowNano } from '../pkg/timeutil.js';
 import { invalidParameter } from '../pkg/errors.js';
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

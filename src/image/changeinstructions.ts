@@ -5,6 +5,7 @@
 import type { ContainerConfig, HealthConfig } from '../api/types/container.js';
 import { invalidParameter } from '../pkg/errors.js';
 import { parseSignal } from '../pkg/signal.js';
+import { parseGoDuration } from '../pkg/timeutil.js';
 
 const VALID = new Set(['cmd', 'entrypoint', 'healthcheck', 'env', 'expose', 'label', 'onbuild', 'stopsignal', 'user', 'volume', 'workdir']);
 
@@ -220,22 +221,6 @@ function parsePorts(spec: string): string[] {
   const out: string[] = [];
   for (let p = start; p <= end; p++) out.push(`${p}/${proto}`);
   return out;
-}
-
-/** Go duration ("1m30s", "500ms") → nanoseconds. */
-export function parseGoDuration(s: string): number {
-  if (s === '0') return 0;
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
-  const unit: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-  let total = 0;
-  let matched = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(s)) !== null) {
-    total += Number(m[1]) * unit[m[2]!]!;
-    matched = re.lastIndex;
-  }
-  if (matched !== s.length || s === '') throw invalidParameter(`time: invalid duration "${s}"`);
-  return Math.round(total);
 }
 
 function parseHealthcheck(rest: string, shell: string[]): HealthConfig {

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { ContainerConfig } from '../api/types/container.js';
 import { conflict, invalidParameter, isKind, notFound, type BerthError } from '../pkg/errors.js';
 import { matchAllLabels, matchLabelFilters } from '../pkg/labels.js';
+import { formatRFC3339Nano, nowNano, parseTimestamp } from '../pkg/timeutil.js';
 import {
   familiarMatch,
   familiarName,
@@ -132,19 +133,6 @@ export interface CommitOptions {
 
 const ACCEPTED_FILTERS = new Set(['dangling', 'label', 'before', 'since', 'reference', 'until']);
 
-/** Go's time.RFC3339Nano of a JS date (UTC, trailing zeros of the fraction trimmed). */
-export function rfc3339Nano(d: Date, extraNanos = 0): string {
-  const iso = d.toISOString(); // 2024-01-02T03:04:05.678Z
-  const base = iso.slice(0, 19);
-  const frac = (iso.slice(20, 23) + String(extraNanos).padStart(6, '0')).replace(/0+$/, '');
-  return `${base}${frac ? '.' + frac : ''}Z`;
-}
-
-function nowRFC3339Nano(): string {
-  const ns = process.hrtime.bigint() % 1000000n;
-  return rfc3339Nano(new Date(), Number(ns));
-}
-
 export function hostArchitecture(): string {
   const m: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64', mips64el: 'mips64le' };
   return m[process.arch] ?? process.arch;
@@ -227,15 +215,11 @@ function isSingleReference(refs: Reference[]): boolean {
 }
 
 function parseUntil(v: string): number {
-  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  const t = Date.parse(v);
-  if (!Number.isNaN(t)) return t;
-  const m = /^(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)$/.exec(v);
-  if (m) {
-    const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3600e3 };
-    return Date.now() - Number(m[1]) * unit[m[2]!]!;
+  try {
+    return parseTimestamp(v).getTime();
+  } catch (err) {
+    throw invalidParameter((err as Error).message);
   }
-  throw invalidParameter(`failed to parse value ${v} as a time`);
 }
 
 export class ImageService {
@@ -332,7 +316,7 @@ export class ImageService {
 
     const layer = await this.layers.register(src);
     try {
-      const created = nowRFC3339Nano();
+      const created = formatRFC3339Nano(nowNano());
       const img: ImageConfig = {
         architecture: arch,
         ...(variant ? { variant } : {}),
@@ -364,7 +348,7 @@ export class ImageService {
 
   private async tagImage(id: string, ref: Reference): Promise<void> {
     await this.references.addTag(ref, id, true);
-    await this.images.setLastUpdated(id, nowRFC3339Nano());
+    await this.images.setLastUpdated(id, formatRFC3339Nano(nowNano()));
     this.event('tag', id, familiarString(ref));
   }
 
@@ -786,7 +770,7 @@ export class ImageService {
       const empty = layer.diffID === EMPTY_LAYER_DIFFID;
       const diffIDs = [...(parent?.config.rootfs.diff_ids ?? [])];
       if (!empty) diffIDs.push(layer.diffID);
-      const created = nowRFC3339Nano();
+      const created = formatRFC3339Nano(nowNano());
       const hist: HistoryEntry = { created };
       if (c.author) hist.author = c.author;
       const createdBy = (c.containerConfig.Cmd ?? []).join(' ');
