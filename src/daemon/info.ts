@@ -5,6 +5,7 @@ import os from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { API_VERSION, MIN_API_VERSION } from '../server/version.js';
 import { rfc3339Nano } from '../pkg/timeutil.js';
+import { hostArchitecture } from '../pkg/platform.js';
 import type { Daemon } from './daemon.js';
 import { runtimeSettings } from './runtime.js';
 
@@ -34,8 +35,6 @@ export function componentVersions(d: Daemon): Promise<Versions> {
   return cached;
 }
 
-const goArch = (): string => ({ x64: 'amd64', arm64: 'arm64', ia32: '386', arm: 'arm' } as Record<string, string>)[process.arch] ?? process.arch;
-
 async function osRelease(): Promise<{ name: string; version: string }> {
   const text = await readFile('/etc/os-release', 'utf8').catch(() => '');
   const get = (k: string) => new RegExp(`^${k}="?([^"\\n]*)"?`, 'm').exec(text)?.[1] ?? '';
@@ -51,7 +50,7 @@ export async function versionInfo(d: Daemon): Promise<Record<string, unknown>> {
     GitCommit: '',
     GoVersion: `node${process.versions.node}`,
     Os: 'linux',
-    Arch: goArch(),
+    Arch: hostArchitecture(),
     KernelVersion: os.release(),
     BuildTime: '',
   };

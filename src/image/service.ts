@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { ContainerConfig } from '../api/types/container.js';
 import { conflict, invalidParameter, isKind, notFound, type BerthError } from '../pkg/errors.js';
 import { matchAllLabels, matchLabelFilters } from '../pkg/labels.js';
+import { hostArchitecture, normalizeArchitecture } from '../pkg/platform.js';
 import { formatRFC3339Nano, nowNano, parseTimestamp } from '../pkg/timeutil.js';
 import {
   familiarMatch,
@@ -133,10 +134,6 @@ export interface CommitOptions {
 
 const ACCEPTED_FILTERS = new Set(['dangling', 'label', 'before', 'since', 'reference', 'until']);
 
-export function hostArchitecture(): string {
-  const m: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64', mips64el: 'mips64le' };
-  return m[process.arch] ?? process.arch;
-}
 
 function shortID(id: string): string {
   return (id.startsWith('sha256:') ? id.slice(7) : id).slice(0, 12);
@@ -307,7 +304,7 @@ export class ImageService {
     if (opts.platform) {
       const [pos, parch, pvar] = opts.platform.toLowerCase().split('/');
       if (pos) os = pos;
-      if (parch) arch = parch === 'x86_64' || parch === 'x86-64' ? 'amd64' : parch === 'aarch64' ? 'arm64' : parch;
+      if (parch) arch = normalizeArchitecture(parch);
       if (pvar) variant = pvar;
     }
     if (os !== 'linux') throw invalidParameter('operating system is not supported');
