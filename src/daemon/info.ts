@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { API_VERSION, MIN_API_VERSION } from '../server/version.js';
 import { rfc3339Nano } from '../pkg/timeutil.js';
 import { hostArchitecture } from '../pkg/platform.js';
+import { exists } from '../pkg/fsutil.js';
 import type { Daemon } from './daemon.js';
 import { runtimeSettings } from './runtime.js';
 
@@ -64,10 +65,6 @@ export async function versionInfo(d: Daemon): Promise<Record<string, unknown>> {
     ],
     ...engine,
   };
-}
-
-async function exists(path: string): Promise<boolean> {
-  return readFile(path).then(() => true, () => false);
 }
 
 export async function systemInfo(d: Daemon): Promise<Record<string, unknown>> {
