@@ -1,8 +1,8 @@
 // The JSON views of containers: inspect, list (docker ps) and top, in dockerd's shapes.
-import { spawn } from 'node:child_process';
 import type { Container } from '../container/container.js';
 import { simpleStatus, stateString } from '../container/state.js';
 import { invalidParameter, systemError, conflict } from '../pkg/errors.js';
+import { runCommand } from '../pkg/command.js';
 import { versionLessThan } from '../server/version.js';
 import { matchLabelFilters } from '../pkg/labels.js';
 import type { Daemon } from './daemon.js';
@@ -151,16 +151,9 @@ export async function topContainer(d: Daemon, c: Container, psArgs: string): Pro
   if (c.state.Restarting) throw conflict(`Container ${c.id} is restarting, wait until the container is running`);
   const pids = new Set(await d.ctd.pids(c.id));
   const args = psArgs ? psArgs.split(/\s+/).filter(Boolean) : ['-ef'];
-  const output = await new Promise<string>((resolve, reject) => {
-    const p = spawn('ps', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    p.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    p.on('error', reject);
-    p.on('close', (code) => (code === 0 ? resolve(out) : reject(systemError(`Error running ps: exit status ${code}: ${err.trim()}`))));
-  });
-  const lines = output.split('\n').filter((l) => l.trim() !== '');
+  const ps = await runCommand('ps', args);
+  if (ps.code !== 0) throw systemError(`Error running ps: exit status ${ps.code}: ${ps.stderr.trim()}`);
+  const lines = ps.stdout.split('\n').filter((l) => l.trim() !== '');
   const titles = lines[0].trim().split(/\s+/);
   const pidIndex = titles.indexOf('PID');
   if (pidIndex < 0) throw systemError(`Couldn't find PID field in ps output`);
