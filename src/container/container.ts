@@ -4,7 +4,7 @@ import type { ContainerConfig, HostConfig } from '../api/types/container.js';
 import { writeJSONAtomic } from '../pkg/atomicfile.js';
 import { Mutex } from '../pkg/mutex.js';
 import type { MountPoint } from '../volume/types.js';
-import type { EndpointSettings } from '../network/types.js';
+import type { EndpointSettings } from '../api/types/network.js';
 import { newState, type StateJSON } from './state.js';
 import { StreamConfig } from './streams.js';
 

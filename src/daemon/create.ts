@@ -18,7 +18,7 @@ import { writeNetworkFiles } from './netfiles.js';
 import type { Daemon } from './daemon.js';
 import { containerLogPath, prepareCreate } from './runtime.js';
 import { configureNetworks } from './network.js';
-import type { EndpointSettings } from '../network/types.js';
+import type { EndpointSettings } from '../api/types/network.js';
 import { abandonMountPoints, createMountPoints } from './mounts.js';
 import { mountPointsRecord } from '../volume/mounts.js';
 import type { MountPoint } from '../volume/types.js';

@@ -1,14 +1,18 @@
 // The daemon's side of networking: what create, start, exit, rm, inspect/ps, restore and
 // `docker network connect/disconnect` ask of the NetworkController (src/network/controller.ts).
+// The API's views of networks are in networkviews.ts; the /networks routes' backend in networkbackend.ts.
 // See docs/networking.md ("What the daemon calls, and when").
 import type { Container } from '../container/container.js';
-import { NetworkController, readHostResolvConf, type LinkSpec, type NetworkControllerOptions } from '../network/controller.js';
+import { NetworkController } from '../network/controller.js';
+import type { NetworkControllerOptions } from '../network/options.js';
+import { readHostResolvConf } from '../network/resolver.js';
+import type { LinkSpec } from '../network/store.js';
 import { validatePortBindings } from '../network/portspec.js';
-import type { EndpointSettings, PortMap } from '../network/types.js';
-import type { ContainerNetworkAttacher } from '../server/router/network.js';
+import type { EndpointSettings, PortMap } from '../api/types/network.js';
 import { conflict, forbidden, invalidParameter, isKind, notFound } from '../pkg/errors.js';
 import { writeFileAtomic } from '../pkg/atomicfile.js';
 import { defaultHosts } from './netfiles.js';
+import { containerNetworks } from './networkviews.js';
 import type { Daemon } from './daemon.js';
 
 /** berthd's networking settings (flags / daemon.json, dockerd's names), as the controller takes them. */
@@ -125,7 +129,7 @@ export function linkEnv(d: Daemon, c: Container): string[] {
   for (const link of linkSpecs(d, c)) {
     const peer = d.containers.get(link.containerId);
     const prefix = link.alias.toUpperCase().replace(/-/g, '_');
-    const ip = d.networks?.containerNetworks(peer.id)?.Networks['bridge']?.IPAddress ?? '';
+    const ip = (d.networks ? containerNetworks(d.networks, peer.id) : undefined)?.Networks['bridge']?.IPAddress ?? '';
     const ports = Object.keys(peer.record.Config.ExposedPorts ?? {})
       .map((k) => { const [port, proto = 'tcp'] = k.split('/'); return { port: Number(port), proto }; })
       .sort((a, b) => a.port - b.port || a.proto.localeCompare(b.proto));
@@ -197,7 +201,7 @@ export async function setupNetworking(d: Daemon, c: Container): Promise<NetworkO
     const ordered = [...resolved].sort((a, b) => Number(b.net.id === primary) - Number(a.net.id === primary));
     for (const { name, net } of ordered) {
       const isPrimary = net.id === primary;
-      const ep = await d.networks.connect(c.id, netnsPath, net.id, {
+      await d.networks.connect(c.id, netnsPath, net.id, {
         ...connectOptions(c, nets[name]),
         ...(isPrimary
           ? {
@@ -208,7 +212,6 @@ export async function setupNetworking(d: Daemon, c: Container): Promise<NetworkO
             }
           : {}),
       });
-      void ep;
     }
     await writeNetworkFilesFor(d, c);
     c.record.NetworkSettings = { ...(c.record.NetworkSettings ?? { Networks: nets }), SandboxKey: netnsPath };
@@ -254,7 +257,7 @@ const emptyEndpoint = (): EndpointSettings => ({
 
 /** NetworkSettings for inspect (full) and ps (Networks only), as dockerd shows them. */
 export function networkSettingsView(d: Daemon, c: Container, forList: boolean): Record<string, unknown> {
-  const live = c.running ? d.networks?.containerNetworks(c.id) : undefined;
+  const live = c.running && d.networks ? containerNetworks(d.networks, c.id) : undefined;
   const networks: Record<string, EndpointSettings> = {};
   for (const [name, cfg] of Object.entries(configuredNetworks(c))) {
     let netId = '';
@@ -289,7 +292,7 @@ export function networkSettingsView(d: Daemon, c: Container, forList: boolean): 
 
 /** The `Ports` of docker ps: published bindings, then exposed ports without one. */
 export function listPorts(d: Daemon, c: Container): { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }[] {
-  const live = c.running ? d.networks?.containerNetworks(c.id) : undefined;
+  const live = c.running && d.networks ? containerNetworks(d.networks, c.id) : undefined;
   const out: { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }[] = [];
   const ports = live?.Ports ?? Object.fromEntries(Object.keys(c.record.Config.ExposedPorts ?? {}).map((k) => [k, null]));
   for (const [key, bindings] of Object.entries(ports)) {
@@ -316,62 +319,64 @@ export function onNetwork(d: Daemon, c: Container, values: string[]): boolean {
   return values.some((v) => names.includes(v) || ids.some((id) => id !== '' && id.startsWith(v)));
 }
 
-/** `docker network connect/disconnect`: a running container is attached at once, a stopped one only configured. */
-export function networkAttacher(d: Daemon): ContainerNetworkAttacher {
-  return {
-    async connectContainer(idOrName, network, config) {
-      const c = d.containers.get(idOrName);
-      await c.lock.run(async () => {
-        const mode = c.hostConfig.NetworkMode;
-        if (!bridgeLike(mode)) {
-          throw forbidden(mode.startsWith('container:')
-            ? 'container sharing network namespace with another container or host cannot be connected to any other network'
-            : `container cannot be disconnected from host network or connected to host network`);
-        }
-        const nets = { ...configuredNetworks(c) };
-        const cfg = endpointConfig(config);
-        if (c.running) {
-          const netnsPath = c.record.NetworkSettings?.SandboxKey;
-          if (!netnsPath) throw conflict(`container ${c.id} has no network sandbox`);
-          await d.networks.connect(c.id, netnsPath, network.id, connectOptions(c, cfg));
-          nets[network.name] = cfg;
-          c.record.NetworkSettings = { SandboxKey: netnsPath, Networks: nets };
-          await writeNetworkFilesFor(d, c);
-        } else {
-          if (nets[network.name]) throw forbidden(`endpoint with name ${c.name.slice(1)} already exists in network ${network.name}`);
-          nets[network.name] = cfg;
-          c.record.NetworkSettings = { SandboxKey: '', Networks: nets };
-        }
-        await c.save();
-      });
-    },
-    async disconnectContainer(idOrName, network, force) {
-      const c = d.containers.find(idOrName);
-      if (!c) {
-        // dockerd: a forced disconnect of a container that is gone cleans the endpoint up.
-        if (force) return;
-        throw notFound(`No such container: ${idOrName}`);
+/** `docker network connect`: a running container is attached at once, a stopped one only configured. */
+export async function connectContainer(
+  d: Daemon, idOrName: string, network: { id: string; name: string }, config: Partial<EndpointSettings>,
+): Promise<void> {
+  const c = d.containers.get(idOrName);
+  await c.lock.run(async () => {
+    const mode = c.hostConfig.NetworkMode;
+    if (!bridgeLike(mode)) {
+      throw forbidden(mode.startsWith('container:')
+        ? 'container sharing network namespace with another container or host cannot be connected to any other network'
+        : `container cannot be disconnected from host network or connected to host network`);
+    }
+    const nets = { ...configuredNetworks(c) };
+    const cfg = endpointConfig(config);
+    if (c.running) {
+      const netnsPath = c.record.NetworkSettings?.SandboxKey;
+      if (!netnsPath) throw conflict(`container ${c.id} has no network sandbox`);
+      await d.networks.connect(c.id, netnsPath, network.id, connectOptions(c, cfg));
+      nets[network.name] = cfg;
+      c.record.NetworkSettings = { SandboxKey: netnsPath, Networks: nets };
+      await writeNetworkFilesFor(d, c);
+    } else {
+      if (nets[network.name]) throw forbidden(`endpoint with name ${c.name.slice(1)} already exists in network ${network.name}`);
+      nets[network.name] = cfg;
+      c.record.NetworkSettings = { SandboxKey: '', Networks: nets };
+    }
+    await c.save();
+  });
+}
+
+/** `docker network disconnect`: a running container is detached at once, a stopped one only configured. */
+export async function disconnectContainer(
+  d: Daemon, idOrName: string, network: { id: string; name: string }, force: boolean,
+): Promise<void> {
+  const c = d.containers.find(idOrName);
+  if (!c) {
+    // dockerd: a forced disconnect of a container that is gone cleans the endpoint up.
+    if (force) return;
+    throw notFound(`No such container: ${idOrName}`);
+  }
+  await c.lock.run(async () => {
+    const mode = c.hostConfig.NetworkMode;
+    if (mode === 'host' || network.name === 'host') throw forbidden('container cannot be disconnected from host network or connected to host network');
+    const nets = { ...configuredNetworks(c) };
+    if (c.running) {
+      try {
+        await d.networks.disconnect(c.id, network.id, force);
+      } catch (err) {
+        if (!(isKind(err, 'forbidden') && nets[network.name])) throw err;
       }
-      await c.lock.run(async () => {
-        const mode = c.hostConfig.NetworkMode;
-        if (mode === 'host' || network.name === 'host') throw forbidden('container cannot be disconnected from host network or connected to host network');
-        const nets = { ...configuredNetworks(c) };
-        if (c.running) {
-          try {
-            await d.networks.disconnect(c.id, network.id, force);
-          } catch (err) {
-            if (!(isKind(err, 'forbidden') && nets[network.name])) throw err;
-          }
-          delete nets[network.name];
-          c.record.NetworkSettings = { SandboxKey: c.record.NetworkSettings?.SandboxKey ?? '', Networks: nets };
-          await writeNetworkFilesFor(d, c);
-        } else {
-          if (!nets[network.name] && !force) throw forbidden(`container ${c.id} is not connected to network ${network.name}`);
-          delete nets[network.name];
-          c.record.NetworkSettings = { SandboxKey: '', Networks: nets };
-        }
-        await c.save();
-      });
-    },
-  };
+      delete nets[network.name];
+      c.record.NetworkSettings = { SandboxKey: c.record.NetworkSettings?.SandboxKey ?? '', Networks: nets };
+      await writeNetworkFilesFor(d, c);
+    } else {
+      if (!nets[network.name] && !force) throw forbidden(`container ${c.id} is not connected to network ${network.name}`);
+      delete nets[network.name];
+      c.record.NetworkSettings = { SandboxKey: '', Networks: nets };
+    }
+    await c.save();
+  });
 }

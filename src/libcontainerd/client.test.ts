@@ -31,7 +31,7 @@ before(async () => {
   for (const d of ['proc', 'dev', 'sys', 'tmp']) await mkdir(join(rootfsDir, d));
   await mkdir(fifoDir);
   await copyFile('/usr/bin/busybox', join(rootfsDir, 'bin/busybox'));
-  for (const cmd of ['sh', 'echo', 'sleep', 'cat', 'true']) await symlink('busybox', join(rootfsDir, 'bin', cmd));
+  for (const cmd of ['sh', 'echo', 'sleep', 'cat', 'true', 'stty']) await symlink('busybox', join(rootfsDir, 'bin', cmd));
   ctd = await startContainerd({
     execRoot: join(tmp, 'e'),
     dataRoot: join(tmp, 'd'),
@@ -70,6 +70,8 @@ after(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
+// runc's state under the test's own directory: the default root is shared by every containerd on the host.
+const runcOptions = () => ({ binaryName: '/usr/sbin/runc', root: join(tmp, 'runc') });
 const rootfs = (): Mount[] => [{ type: 'bind', source: rootfsDir, options: ['rbind', 'rw'] }];
 
 function processSpec(args: string[], terminal = false): object {
@@ -144,7 +146,7 @@ test('run echo hello: stdout through FIFOs, exit status, delete', { timeout: 30_
   await c().createContainer(id, spec(id, ['echo', 'hello']), { 'berth.test': '1' });
   const out = openFifoForRead(stdout!).then(readAll);
   const err = openFifoForRead(stderr!).then(readAll);
-  const created = await c().createTask(id, { rootfs: rootfs(), stdout, stderr, terminal: false, runtimeOptions: { binaryName: '/usr/sbin/runc' } });
+  const created = await c().createTask(id, { rootfs: rootfs(), stdout, stderr, terminal: false, runtimeOptions: runcOptions() });
   assert.ok(created.pid > 0);
   assert.equal((await c().getTask(id))?.status, 'created');
   const started = await c().startTask(id);
@@ -169,7 +171,7 @@ test('run echo hello: stdout through FIFOs, exit status, delete', { timeout: 30_
 test('exit status 7 and the /tasks/exit event', { timeout: 30_000 }, async () => {
   const id = 'exit7';
   await c().createContainer(id, spec(id, ['sh', '-c', 'exit 7']));
-  await c().createTask(id, { rootfs: rootfs(), terminal: false });
+  await c().createTask(id, { rootfs: rootfs(), terminal: false, runtimeOptions: runcOptions() });
   const waiting = c().waitTask(id); // issued before start: must not time out or return early
   waiting.catch(() => undefined); // (only awaited later)
   await c().startTask(id);
@@ -198,7 +200,7 @@ test('errors are typed', async () => {
 test('exec, stdin, pause/resume, pids, kill in a running container', { timeout: 60_000 }, async () => {
   const id = 'sleeper';
   await c().createContainer(id, spec(id, ['sleep', '1000']));
-  const { pid } = await c().createTask(id, { rootfs: rootfs(), terminal: false });
+  const { pid } = await c().createTask(id, { rootfs: rootfs(), terminal: false, runtimeOptions: runcOptions() });
   await c().startTask(id);
   assert.equal((await c().getTask(id))?.status, 'running');
   assert.ok((await c().listTasks()).some((t) => t.id === id && t.pid === pid));
@@ -256,7 +258,7 @@ test('exec, stdin, pause/resume, pids, kill in a running container', { timeout: 
 test('a running task survives a containerd restart (live restore)', { timeout: 60_000 }, async () => {
   const id = 'survivor';
   await c().createContainer(id, spec(id, ['sleep', '1000']));
-  const { pid } = await c().createTask(id, { rootfs: rootfs(), terminal: false });
+  const { pid } = await c().createTask(id, { rootfs: rootfs(), terminal: false, runtimeOptions: runcOptions() });
   await c().startTask(id);
   await ctd!.stop();
   ctd = await startContainerd({ execRoot: join(tmp, 'e'), dataRoot: join(tmp, 'd'), logger: pino({ level: 'warn' }) });
@@ -279,11 +281,12 @@ let restored: Awaited<ReturnType<ContainerdClient['getTask']>>;
 test('terminal task with resizePty', { timeout: 30_000 }, async () => {
   const id = 'tty1';
   const [stdout] = await fifos(id, 'stdout');
-  await c().createContainer(id, spec(id, ['sh', '-c', 'sleep 0.3; stty size'], true));
+  await c().createContainer(id, spec(id, ['stty', 'size'], true));
   const out = openFifoForRead(stdout!).then(readAll);
-  await c().createTask(id, { rootfs: rootfs(), stdout, terminal: true });
-  await c().startTask(id);
+  await c().createTask(id, { rootfs: rootfs(), stdout, terminal: true, runtimeOptions: runcOptions() });
+  // The pty exists from create on: resizing before start means stty sees the size, with no race.
   await c().resizePty(id, undefined, 100, 40);
+  await c().startTask(id);
   assert.equal((await c().waitTask(id)).exitStatus, 0);
   assert.equal((await out).trim(), '40 100');
   await c().deleteTask(id);

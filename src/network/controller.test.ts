@@ -12,6 +12,8 @@ import net from 'node:net';
 import dgram from 'node:dgram';
 import pino from 'pino';
 import { NetworkController } from './controller.js';
+import type { ConnectOptions } from './endpoint.js';
+import { containerNetworks, inspectNetwork, listNetworks, pruneNetworks } from '../daemon/networkviews.js';
 import { runCommand } from '../pkg/command.js';
 import { aRecord, buildResponse, parseQuery, TYPE_A } from './dns.js';
 import { BerthError } from '../pkg/errors.js';
@@ -105,6 +107,11 @@ describe('network controller on a real kernel', { skip }, () => {
   let n1 = '';
   let n2 = '';
   let published = 0;
+  /** Connects, and returns the endpoint as container inspect shows it. */
+  const connect = async (id: string, nsPath: string, network: string, o: ConnectOptions) => {
+    const ep = await ctl.connect(id, nsPath, network, o);
+    return containerNetworks(ctl, id)!.Networks[ctl.networkById(ep.networkId)!.name];
+  };
 
   before(async () => {
     before0 = await snapshot();
@@ -136,13 +143,13 @@ describe('network controller on a real kernel', { skip }, () => {
   });
 
   it('creates the predefined networks with dockerd shapes', async () => {
-    const names = ctl.list().map((n) => n.Name).sort();
+    const names = listNetworks(ctl).map((n) => n.Name).sort();
     assert.deepEqual(names, ['bridge', 'host', 'none']);
-    const br = ctl.inspect('bridge');
+    const br = inspectNetwork(ctl, 'bridge');
     assert.equal(br.Driver, 'bridge');
     assert.equal(br.Options['com.docker.network.bridge.name'], bridgeName);
     assert.match(br.IPAM.Config[0].Subnet!, /^10\.213\.\d+\.0\/24$/);
-    assert.equal(ctl.inspect('none').Driver, 'null');
+    assert.equal(inspectNetwork(ctl, 'none').Driver, 'null');
     assert.equal((await runCommand('ip', ['link', 'show', bridgeName])).code, 0);
     assert.match((await runCommand('nft', ['list', 'table', 'ip', table])).stdout, /nat-postrouting/);
   });
@@ -150,11 +157,11 @@ describe('network controller on a real kernel', { skip }, () => {
   it('creates user-defined networks and refuses bad ones with dockerd errors', async () => {
     n1 = (await ctl.create({ Name: `n1-${tag}`, IPAM: { Config: [{ Subnet: '10.213.201.0/24', Gateway: '10.213.201.254', IPRange: '10.213.201.0/25' }] }, Labels: { a: 'b' }, Options: { 'com.docker.network.driver.mtu': '1400' } })).Id;
     n2 = (await ctl.create({ Name: `n2-${tag}` })).Id;
-    const i1 = ctl.inspect(`n1-${tag}`);
+    const i1 = inspectNetwork(ctl, `n1-${tag}`);
     assert.deepEqual(i1.IPAM.Config, [{ Subnet: '10.213.201.0/24', IPRange: '10.213.201.0/25', Gateway: '10.213.201.254' }]);
     assert.deepEqual(i1.Labels, { a: 'b' });
-    assert.equal(ctl.list(new Map([['label', ['a=b']]])).length, 1);
-    assert.equal(ctl.list(new Map([['type', ['custom']]])).length, 2);
+    assert.equal(listNetworks(ctl, new Map([['label', ['a=b']]])).length, 1);
+    assert.equal(listNetworks(ctl, new Map([['type', ['custom']]])).length, 2);
     await rejectsWith(ctl.create({ Name: `n3-${tag}`, IPAM: { Config: [{ Subnet: '10.213.201.128/25' }] } }), 'forbidden', /Pool overlaps/);
     await rejectsWith(ctl.create({ Name: `n1-${tag}` }), 'conflict', /network with name n1-.* already exists/);
     await rejectsWith(ctl.create({ Name: 'bridge' }), 'forbidden', /operation is not permitted on predefined bridge network/);
@@ -164,18 +171,18 @@ describe('network controller on a real kernel', { skip }, () => {
     await rejectsWith(ctl.remove('bridge'), 'forbidden', /bridge is a pre-defined network and cannot be removed/);
     await rejectsWith(ctl.remove('nope-nope'), 'not-found', /network nope-nope not found/);
     // Nothing half-made by the refusals.
-    assert.equal(ctl.list().length, 5);
+    assert.equal(listNetworks(ctl).length, 5);
   });
 
   it('connects sandboxes: addresses, routes, ping on a user network', async () => {
     for (const k of ['c1', 'c2', 'c3', 'c4'] as const) ns[k] = (await ctl.createSandbox(ids[k], { hostname: k })).netnsPath;
-    const e1 = await ctl.connect(ids.c1, ns.c1, n1, { name: `c1-${tag}`, hostname: 'c1', aliases: ['web'] });
+    const e1 = await connect(ids.c1, ns.c1, n1, { name: `c1-${tag}`, hostname: 'c1', aliases: ['web'] });
     assert.equal(e1.IPAddress, '10.213.201.1');
     assert.equal(e1.Gateway, '10.213.201.254');
     assert.equal(e1.IPPrefixLen, 24);
     assert.deepEqual(e1.Aliases, ['web']);
     assert.deepEqual(e1.DNSNames, [`c1-${tag}`, 'web', ids.c1.slice(0, 12), 'c1']);
-    const e2 = await ctl.connect(ids.c2, ns.c2, `n1-${tag}`, { name: `c2-${tag}`, hostname: 'c2', ipv4: '10.213.201.200' });
+    const e2 = await connect(ids.c2, ns.c2, `n1-${tag}`, { name: `c2-${tag}`, hostname: 'c2', ipv4: '10.213.201.200' });
     assert.equal(e2.IPAddress, '10.213.201.200');
     assert.deepEqual(e2.IPAMConfig, { IPv4Address: '10.213.201.200' });
     await ctl.connect(ids.c3, ns.c3, n2, { name: `c3-${tag}`, hostname: 'c3' });
@@ -184,7 +191,7 @@ describe('network controller on a real kernel', { skip }, () => {
     assert.match((await inNs(ns.c1, ['ip', 'route'])).out, /default via 10\.213\.201\.254 dev eth0/);
     const ping = await inNs(ns.c1, ['busybox', 'ping', '-c1', '-W2', '10.213.201.200']);
     assert.equal(ping.code, 0, ping.out);
-    const inspect = ctl.inspect(n1);
+    const inspect = inspectNetwork(ctl, n1);
     assert.deepEqual(Object.keys(inspect.Containers).sort(), [ids.c1, ids.c2].sort());
     assert.equal(inspect.Containers[ids.c2].IPv4Address, '10.213.201.200/24');
   });
@@ -197,7 +204,7 @@ describe('network controller on a real kernel', { skip }, () => {
     await rejectsWith(ctl.connect(ids.c4, ns.c4, 'bridge', { name: 'x', hostname: 'x', ipv4: '10.213.0.9' }), 'invalid-parameter', /user-specified IP address is supported on user-defined networks only/);
     await rejectsWith(ctl.connect(ids.c4, ns.c4, 'bridge', { name: 'x', hostname: 'x', portBindings: { '80/tcp': [{ HostIp: '', HostPort: 'abc' }] } }), 'invalid-parameter', /invalid port specification: "abc"/);
     assert.equal(await ourVeths(), vethBefore);
-    assert.equal(ctl.containerNetworks(ids.c4)?.Networks['bridge'], undefined);
+    assert.equal(containerNetworks(ctl, ids.c4)?.Networks['bridge'], undefined);
   });
 
   it('resolves names and aliases through the embedded DNS, forwards the rest to the upstream', async () => {
@@ -223,7 +230,7 @@ describe('network controller on a real kernel', { skip }, () => {
 
   it('publishes ports on 127.0.0.1 (proxy) and the bridge address (NAT), and refuses taken ports', async () => {
     published = await freePort();
-    const e4 = await ctl.connect(ids.c4, ns.c4, 'bridge', {
+    const e4 = await connect(ids.c4, ns.c4, 'bridge', {
       name: `c4-${tag}`, hostname: 'c4',
       exposedPorts: { '80/tcp': {}, '81/tcp': {} }, portBindings: { '80/tcp': [{ HostIp: '', HostPort: String(published) }] }, publishAll: true,
     });
@@ -233,7 +240,7 @@ describe('network controller on a real kernel', { skip }, () => {
     // From another namespace (routed, not local): only the DNAT rule can deliver this.
     const viaNat = await inNs(ns.c3, ['busybox', 'nc', '-w', '2', e4.Gateway, String(published)]);
     assert.match(viaNat.out, /hello from c4/, viaNat.out);
-    const ports = ctl.containerNetworks(ids.c4)!.Ports;
+    const ports = containerNetworks(ctl, ids.c4)!.Ports;
     assert.deepEqual(ports['80/tcp'], [{ HostIp: '0.0.0.0', HostPort: String(published) }]);
     assert.ok(Number(ports['81/tcp']![0].HostPort) > 1024);
     assert.match(ctl.resolvConf(ids.c4, 'nameserver 127.0.0.53\nnameserver 10.0.0.2\n'), /^nameserver 10\.0\.0\.2\n$/);
@@ -258,15 +265,15 @@ describe('network controller on a real kernel', { skip }, () => {
     await ctl.close();
     ctl = await NetworkController.open(opts());
     await ctl.restore([{ containerId: ids.c1, netnsPath: ns.c1 }, { containerId: ids.c4, netnsPath: ns.c4 }]);
-    assert.equal(ctl.containerNetworks(ids.c1)!.Networks[`n1-${tag}`].IPAddress, '10.213.201.1');
-    assert.equal(ctl.containerNetworks(ids.c2), undefined);
+    assert.equal(containerNetworks(ctl, ids.c1)!.Networks[`n1-${tag}`].IPAddress, '10.213.201.1');
+    assert.equal(containerNetworks(ctl, ids.c2), undefined);
     assert.equal((await readdir(join(root, 'exec', 'netns'))).length, 2);
     assert.equal(await tcpGet('127.0.0.1', published), 'hello from c4\n');
     const b = await inNs(ns.c1, ['busybox', 'nslookup', `c1-${tag}`, '127.0.0.11']);
     assert.match(b.out, /Address: 10\.213\.201\.1\b/, b.out);
     // c2's address is free again; static or not, it can be had.
     ns.c2 = (await ctl.createSandbox(ids.c2)).netnsPath;
-    assert.equal((await ctl.connect(ids.c2, ns.c2, n1, { name: `c2-${tag}`, hostname: 'c2', ipv4: '10.213.201.200' })).IPAddress, '10.213.201.200');
+    assert.equal((await connect(ids.c2, ns.c2, n1, { name: `c2-${tag}`, hostname: 'c2', ipv4: '10.213.201.200' })).IPAddress, '10.213.201.200');
   });
 
   it('refuses to remove a network with endpoints, then cleans up completely', async () => {
@@ -277,7 +284,7 @@ describe('network controller on a real kernel', { skip }, () => {
     for (const id of Object.values(ids)) await ctl.releaseSandbox(id);
     assert.deepEqual(await readdir(join(root, 'exec', 'netns')), []);
     await ctl.remove(n1);
-    assert.deepEqual((await ctl.prune()).NetworksDeleted, [`n2-${tag}`]);
+    assert.deepEqual((await pruneNetworks(ctl)).NetworksDeleted, [`n2-${tag}`]);
     await ctl.destroy();
     const now = await snapshot();
     assert.equal(now.veth, before0.veth);

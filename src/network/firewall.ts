@@ -54,6 +54,12 @@ export function renderRuleset(table: string, networks: FwNetwork[], ports: FwPor
   L.push('\t}');
   L.push('\tchain filter-forward {');
   L.push('\t\ttype filter hook forward priority 0; policy accept;');
+  // Networks are isolated from each other before any chain can accept (dockerd's isolation
+  // stages): neither a published port nor a tracked connection opens one bridge to another.
+  for (const n of networks) {
+    const others = networks.filter((x) => x.bridge !== n.bridge).map((x) => q(x.bridge));
+    if (others.length > 0) L.push(`\t\tiifname ${q(n.bridge)} oifname { ${others.join(', ')} } drop`);
+  }
   for (const n of networks) {
     L.push(`\t\toifname ${q(n.bridge)} jump fwd-in-${n.bridge}`);
     L.push(`\t\tiifname ${q(n.bridge)} jump fwd-out-${n.bridge}`);

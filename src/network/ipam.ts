@@ -6,7 +6,7 @@ import {
   canonical, contains, formatIPv4, formatPrefix, lastAddr, maskOf, overlaps, parseCIDR, parseIPv4, prefixSize,
   type Prefix,
 } from './ip.js';
-import type { IPAMConfig } from './types.js';
+import type { IPAMConfig } from '../api/types/network.js';
 
 export interface AddressPoolSpec {
   base: string;

@@ -4,7 +4,7 @@
 import { isIP } from 'node:net';
 import { invalidParameter } from '../pkg/errors.js';
 import { parseIPv4 } from './ip.js';
-import type { PortBinding, PortMap, PortSet } from './types.js';
+import type { PortBinding, PortMap, PortSet } from '../api/types/network.js';
 
 export type Proto = 'tcp' | 'udp' | 'sctp';
 

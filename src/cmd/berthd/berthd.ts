@@ -20,7 +20,7 @@ import { networkRoutes } from '../../server/router/network.js';
 import { runtimeRoutes } from '../../server/router/runtime.js';
 import { configureRuntime, shutdownContainers, startContainersOnDaemonStart } from '../../daemon/runtime.js';
 import { validateDaemonLogConfig } from '../../logger/drivers.js';
-import { networkAttacher } from '../../daemon/network.js';
+import { networkBackend } from '../../daemon/networkbackend.js';
 import { errnoCode } from '../../pkg/errors.js';
 import { loadDaemonConfig, type DaemonConfig } from './config.js';
 import { findBinary } from './binaries.js';
@@ -140,7 +140,7 @@ async function main(): Promise<void> {
   imageRoutes(router, daemon);
   commitRoutes(router, daemon);
   runtimeRoutes(router, daemon);
-  networkRoutes(router, { networks: daemon.networks, containers: networkAttacher(daemon) });
+  networkRoutes(router, networkBackend(daemon));
   volumeRoutes(router, daemon);
   archiveRoutes(router, archiveBackend(daemon));
   const server = await listen(cfg.hosts, router, logger);

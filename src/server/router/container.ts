@@ -8,7 +8,7 @@ import { parseSignal, SIGKILL } from '../../pkg/signal.js';
 import type { Daemon } from '../../daemon/daemon.js';
 import { normalizeConfig, normalizeHostConfig } from '../../daemon/config.js';
 import { createContainer } from '../../daemon/create.js';
-import type { EndpointSettings } from '../../network/types.js';
+import type { EndpointSettings } from '../../api/types/network.js';
 import { startContainer } from '../../daemon/start.js';
 import { killContainer, parseWaitCondition, restartContainer, stopContainer, waitContainer, waitStopped } from '../../daemon/stop.js';
 import { pruneContainers, removeContainer } from '../../daemon/delete.js';

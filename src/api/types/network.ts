@@ -1,4 +1,5 @@
-// Engine API shapes for networks (API 1.47), hand-written after moby's api/types/network.
+// Engine API shapes for networks (API 1.47), hand-written after moby's api/types/network: the
+// /networks requests and responses, and the network and port parts of a container's config and inspect.
 
 export interface IPAMConfig {
   Subnet?: string;
@@ -96,3 +97,14 @@ export type PortMap = Record<string, PortBinding[] | null>;
 
 /** Config.ExposedPorts: `"80/tcp" → {}`. */
 export type PortSet = Record<string, object>;
+
+/** POST /networks/create response. */
+export interface NetworkCreateResponse {
+  Id: string;
+  Warning: string;
+}
+
+/** POST /networks/prune response. */
+export interface NetworkPruneReport {
+  NetworksDeleted: string[];
+}
