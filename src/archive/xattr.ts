@@ -2,9 +2,9 @@
 // (Debian package `attr`) when installed, else python3's os.*xattr. Calls are batched so a layer
 // costs at most one spawn for all its xattrs.
 
-import { spawn } from 'node:child_process';
 import { access } from 'node:fs/promises';
 import { constants } from 'node:fs';
+import { runCommand } from '../pkg/command.js';
 
 export interface XattrSet {
   path: string;
@@ -36,22 +36,10 @@ function detect(): Promise<'attr' | 'python' | 'none'> {
   return backend;
 }
 
-function run(cmd: string, args: string[], input: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) resolve(Buffer.concat(out).toString('utf8'));
-      else reject(new Error(`${cmd} failed (${code}): ${Buffer.concat(err).toString('utf8').trim()}`));
-    });
-    // The helper may exit before reading its input (getfattr reads none): EPIPE is not an error.
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input);
-  });
+async function run(cmd: string, args: string[], input: string): Promise<string> {
+  const r = await runCommand(cmd, args, input);
+  if (r.code !== 0) throw new Error(`${cmd} failed (${r.code}): ${r.stderr.trim()}`);
+  return r.stdout;
 }
 
 // JSON lines in, JSON out; paths are passed hex-encoded so any byte sequence survives.

@@ -13,7 +13,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { BerthError, errnoCode, invalidParameter, notFound, systemError } from '../pkg/errors.js';
 import { rfc3339Nano } from '../pkg/timeutil.js';
 import { fdPath, readFileInRoot, ScopedRoot, type Resolved, type ScopedMount } from '../pkg/scopedfs.js';
-import { extractScoped, packScoped, type ExtractOptions } from '../pkg/scopedtar.js';
+import { extractScoped, packScoped, type ExtractOptions } from '../archive/scopedtar.js';
 import { resolveUser } from '../oci/user.js';
 
 /** The Engine API's container.PathStat (the X-Docker-Container-Path-Stat header, base64 JSON). */

@@ -2,7 +2,7 @@
 // read through /proc/<pid>/root, where its mounts are in place; a stopped one gets its RW layer
 // mounted with its volumes, binds and network files laid over from a table (dockerd mounts them
 // in a private namespace; src/pkg/scopedfs.ts resolves through the table chroot-style).
-import { stat } from 'node:fs/promises';
+import { exists } from '../pkg/fsutil.js';
 import type { ArchiveBackend } from '../server/router/archive.js';
 import type { Container } from '../container/container.js';
 import type { ScopedMount } from '../pkg/scopedfs.js';
@@ -51,7 +51,7 @@ async function stoppedRoot(d: Daemon, c: Container): Promise<ArchiveContainerRoo
     }
     // A mount point whose source is gone (a bind source deleted since) is left out.
     const present: ScopedMount[] = [];
-    for (const m of mounts) if (await stat(m.source).then(() => true, () => false)) present.push(m);
+    for (const m of mounts) if (await exists(m.source)) present.push(m);
     let released = false;
     return {
       root: { path, mounts: present },

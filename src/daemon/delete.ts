@@ -4,7 +4,7 @@ import type { Container } from '../container/container.js';
 import { conflict, isKind } from '../pkg/errors.js';
 import { parseTimestamp } from '../pkg/timeutil.js';
 import { SIGKILL } from '../pkg/signal.js';
-import { matchLabels } from './filters.js';
+import { matchLabelFilters } from '../pkg/labels.js';
 import { validateFilters } from '../api/types/filters.js';
 import type { Daemon } from './daemon.js';
 import { releaseNetworking } from './network.js';
@@ -58,7 +58,7 @@ export async function pruneContainers(d: Daemon, filters: Map<string, string[]>)
     if (c.running || c.removing) continue;
     const created = Date.parse(c.record.Created);
     if (until.some((u) => created >= u)) continue;
-    if (!matchLabels(c.record.Config.Labels ?? {}, filters)) continue;
+    if (!matchLabelFilters(c.record.Config.Labels, filters)) continue;
     const size = await d.images.containerSize(c.id).then((s) => s.SizeRw).catch(() => 0);
     try {
       await removeContainer(d, c, { force: false, volumes: false });

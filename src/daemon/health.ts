@@ -9,7 +9,7 @@
 // `health_status: …` events.
 
 import type { HealthConfig } from '../api/types/container.js';
-import { formatRFC3339Nano, nowNano } from '../logger/lines.js';
+import { formatRFC3339Nano, nowNano } from '../pkg/timeutil.js';
 import { invalidParameter } from '../pkg/errors.js';
 import type { HealthcheckResult, HealthState, HealthStatus } from '../container/health.js';
 

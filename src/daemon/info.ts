@@ -1,13 +1,13 @@
 // GET /info and GET /version: real counts and host figures, real component versions.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import os from 'node:os';
 import { readdir, readFile } from 'node:fs/promises';
 import { API_VERSION, MIN_API_VERSION } from '../server/version.js';
 import { rfc3339Nano } from '../pkg/timeutil.js';
+import { hostArchitecture } from '../pkg/platform.js';
+import { exists } from '../pkg/fsutil.js';
+import { runCommand } from '../pkg/command.js';
 import type { Daemon } from './daemon.js';
 
-const run = promisify(execFile);
 export const BERTH_VERSION = '0.1.0';
 
 interface Versions {
@@ -18,12 +18,17 @@ interface Versions {
 
 let cached: Promise<Versions> | undefined;
 
+/** What `tool --version` prints; empty when the tool is missing or fails. */
+function versionOutput(tool: string): Promise<string> {
+  return runCommand(tool, ['--version']).then((r) => (r.code === 0 ? r.stdout : ''), () => '');
+}
+
 /** Component versions, asked once: they do not change while berthd runs. */
 export function componentVersions(d: Daemon): Promise<Versions> {
   cached ??= (async () => {
     const containerd = await d.ctd.version();
-    const runcOut = await run(d.opts.runtimePath, ['--version']).then((r) => r.stdout, () => '');
-    const initOut = await run(d.opts.initPath, ['--version']).then((r) => r.stdout, () => '');
+    const runcOut = await versionOutput(d.opts.runtimePath);
+    const initOut = await versionOutput(d.opts.initPath);
     return {
       containerd,
       runc: { version: /runc version (\S+)/.exec(runcOut)?.[1] ?? '', commit: /commit: (\S+)/.exec(runcOut)?.[1] ?? '' },
@@ -32,8 +37,6 @@ export function componentVersions(d: Daemon): Promise<Versions> {
   })();
   return cached;
 }
-
-const goArch = (): string => ({ x64: 'amd64', arm64: 'arm64', ia32: '386', arm: 'arm' } as Record<string, string>)[process.arch] ?? process.arch;
 
 async function osRelease(): Promise<{ name: string; version: string }> {
   const text = await readFile('/etc/os-release', 'utf8').catch(() => '');
@@ -50,7 +53,7 @@ export async function versionInfo(d: Daemon): Promise<Record<string, unknown>> {
     GitCommit: '',
     GoVersion: `node${process.versions.node}`,
     Os: 'linux',
-    Arch: goArch(),
+    Arch: hostArchitecture(),
     KernelVersion: os.release(),
     BuildTime: '',
   };
@@ -64,10 +67,6 @@ export async function versionInfo(d: Daemon): Promise<Record<string, unknown>> {
     ],
     ...engine,
   };
-}
-
-async function exists(path: string): Promise<boolean> {
-  return readFile(path).then(() => true, () => false);
 }
 
 export async function systemInfo(d: Daemon): Promise<Record<string, unknown>> {

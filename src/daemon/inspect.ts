@@ -1,10 +1,10 @@
 // The JSON views of containers: inspect, list (docker ps) and top, in dockerd's shapes.
-import { spawn } from 'node:child_process';
 import type { Container } from '../container/container.js';
 import { simpleStatus, stateString } from '../container/state.js';
 import { invalidParameter, systemError, conflict } from '../pkg/errors.js';
+import { runCommand } from '../pkg/command.js';
 import { versionLessThan } from '../server/version.js';
-import { matchLabels } from './filters.js';
+import { matchLabelFilters } from '../pkg/labels.js';
 import type { Daemon } from './daemon.js';
 import { listPorts, networkSettingsView, onNetwork } from './network.js';
 import { containerMounts, matchesVolumeFilter } from './mounts.js';
@@ -97,7 +97,7 @@ export async function listContainers(
     if (exited.length && (status !== 'exited' || !exited.includes(c.state.ExitCode))) return false;
     // dockerd's snapshot Health: the monitor's status, "none" without a health check.
     if (f.has('health') && !f.get('health')!.includes((c.state.Health as { Status?: string } | undefined)?.Status ?? 'none')) return false;
-    if (!matchLabels(c.record.Config.Labels ?? {}, f)) return false;
+    if (!matchLabelFilters(c.record.Config.Labels, f)) return false;
     if (ancestors && !ancestors.has(c.record.Image)) return false;
     if (f.has('network') && !onNetwork(d, c, f.get('network')!)) return false;
     if (f.has('volume') && !matchesVolumeFilter(c, f.get('volume')!)) return false;
@@ -151,16 +151,9 @@ export async function topContainer(d: Daemon, c: Container, psArgs: string): Pro
   if (c.state.Restarting) throw conflict(`Container ${c.id} is restarting, wait until the container is running`);
   const pids = new Set(await d.ctd.pids(c.id));
   const args = psArgs ? psArgs.split(/\s+/).filter(Boolean) : ['-ef'];
-  const output = await new Promise<string>((resolve, reject) => {
-    const p = spawn('ps', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    p.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    p.on('error', reject);
-    p.on('close', (code) => (code === 0 ? resolve(out) : reject(systemError(`Error running ps: exit status ${code}: ${err.trim()}`))));
-  });
-  const lines = output.split('\n').filter((l) => l.trim() !== '');
+  const ps = await runCommand('ps', args);
+  if (ps.code !== 0) throw systemError(`Error running ps: exit status ${ps.code}: ${ps.stderr.trim()}`);
+  const lines = ps.stdout.split('\n').filter((l) => l.trim() !== '');
   const titles = lines[0].trim().split(/\s+/);
   const pidIndex = titles.indexOf('PID');
   if (pidIndex < 0) throw systemError(`Couldn't find PID field in ps output`);

@@ -3,7 +3,7 @@ import type { Writable } from 'node:stream';
 import type { Container } from '../container/container.js';
 import { readContainerLogs, logPathFor } from '../logger/drivers.js';
 import { frame } from '../pkg/stdcopy.js';
-import { parseTimestamp } from '../pkg/timeutil.js';
+import { parseTimestampNano } from '../pkg/timeutil.js';
 import { invalidParameter } from '../pkg/errors.js';
 
 export interface LogsOptions {
@@ -19,16 +19,11 @@ export interface LogsOptions {
   details?: boolean;
 }
 
-/**
- * `since`/`until` to nanoseconds: "seconds.nanoseconds" keeps its full precision (clients pass a
- * line's exact timestamp), the other forms dockerd accepts go through parseTimestamp.
- */
+/** `since`/`until` to nanoseconds; "seconds.nanoseconds" keeps its full precision (clients pass a line's exact timestamp). */
 function parseBound(v: string | undefined): bigint | undefined {
   if (!v || v === '0') return undefined;
-  const m = /^(\d+)(?:\.(\d{1,9}))?$/.exec(v);
-  if (m) return BigInt(m[1]) * 1_000_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
   try {
-    return BigInt(parseTimestamp(v).getTime()) * 1_000_000n;
+    return parseTimestampNano(v);
   } catch (err) {
     throw invalidParameter((err as Error).message);
   }

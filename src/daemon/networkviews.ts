@@ -2,6 +2,7 @@
 // daemon/network.go builds it from libnetwork's objects): network resources for list and inspect,
 // the list and prune filters, and a container's endpoints for its NetworkSettings.
 import { invalidParameter, notFound } from '../pkg/errors.js';
+import { matchLabelFilters } from '../pkg/labels.js';
 import { parseTimestamp } from '../pkg/timeutil.js';
 import { matchKVList, validateFilters, type Filters } from '../api/types/filters.js';
 import type { NetworkController } from '../network/controller.js';
@@ -77,15 +78,6 @@ export function inspectNetwork(ctl: NetworkController, idOrName: string, opts: {
   return networkResource(ctl, n, true);
 }
 
-function matchAnyLabel(values: string[], labels: Record<string, string>): boolean {
-  return values.some((v) => {
-    const eq = v.indexOf('=');
-    const k = eq < 0 ? v : v.slice(0, eq);
-    if (!Object.prototype.hasOwnProperty.call(labels, k)) return false;
-    return eq < 0 || labels[k] === v.slice(eq + 1);
-  });
-}
-
 /** POST /networks/prune: unused user networks, narrowed by `until`, `label` and `label!`. */
 export async function pruneNetworks(ctl: NetworkController, filters: Filters = new Map()): Promise<NetworkPruneReport> {
   validateFilters(filters, ['until', 'label', 'label!']);
@@ -98,9 +90,7 @@ export async function pruneNetworks(ctl: NetworkController, filters: Filters = n
   });
   const deleted = await ctl.prune((n) => {
     if (until.some((u) => Date.parse(n.created) >= u)) return false;
-    if (!matchKVList(filters, 'label', n.labels)) return false;
-    const neg = filters.get('label!') ?? [];
-    return !(neg.length && matchAnyLabel(neg, n.labels));
+    return matchLabelFilters(n.labels, filters);
   });
   return { NetworksDeleted: deleted };
 }

@@ -7,12 +7,13 @@
 // daemon/container.go validateHostConfig, container/container_unix.go UpdateContainer,
 // daemon/update_linux.go toContainerdResources, pkg/sysinfo.
 
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { HostConfig } from '../api/types/container.js';
 import type { LinuxResources } from '../oci/types.js';
 import { BerthError, conflict, invalidParameter, systemError } from '../pkg/errors.js';
+import { exists } from '../pkg/fsutil.js';
 import { isNone, validateRestartPolicy, type RestartPolicy } from '../restartmanager/restartmanager.js';
 
 /** dockerd's minimum for --memory, --memory-reservation and --kernel-memory (6 MiB). */
@@ -48,7 +49,6 @@ export interface SysInfo {
   numCPU: number;
 }
 
-const exists = (p: string): Promise<boolean> => access(p).then(() => true, () => false);
 const readTrim = (p: string): Promise<string> => readFile(p, 'utf8').then((s) => s.trim(), () => '');
 
 /** Probes the host's cgroups as dockerd's sysinfo.New does (cgroupfs driver). */

@@ -7,11 +7,12 @@
 // exactly. Field presence follows Go's encoding of moby's StatsResponse (omitempty where it has
 // it, `null` for nil slices).
 
-import { readFile, readdir, access } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { formatRFC3339Nano, nowNano } from '../logger/lines.js';
+import { formatRFC3339Nano, nowNano } from '../pkg/timeutil.js';
 import { invalidParameter } from '../pkg/errors.js';
+import { exists } from '../pkg/fsutil.js';
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
 const MAX_U64 = 18446744073709551615n;
@@ -215,7 +216,6 @@ const V2_MEMORY_KEYS = [
   'pgsteal', 'pgactivate', 'pgdeactivate', 'pglazyfree', 'pglazyfreed', 'thp_fault_alloc', 'thp_collapse_alloc',
 ];
 
-const exists = (p: string): Promise<boolean> => access(p).then(() => true, () => false);
 
 /** Where a v1 controller is mounted under the cgroup root (handles co-mounts like "cpu,cpuacct"). */
 async function v1ControllerDir(root: string, ctrl: string): Promise<string | undefined> {

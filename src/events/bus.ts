@@ -2,7 +2,7 @@
 // 256 are kept so `since` can replay them, and subscribers get live events filtered.
 
 import type { Filters } from '../api/types/filters.js';
-import { nowNano } from '../logger/lines.js';
+import { nowNano } from '../pkg/timeutil.js';
 import { eventMatches } from './filter.js';
 
 export type EventType =

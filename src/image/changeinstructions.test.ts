@@ -54,6 +54,7 @@ test('--change errors are dockerd\'s', () => {
     ['USER', 'USER requires exactly one argument'],
     ['WORKDIR', 'WORKDIR requires exactly one argument'],
     ['STOPSIGNAL SIGFOO', 'Invalid signal: SIGFOO'],
+    ['STOPSIGNAL RTMIN+40', 'Invalid signal: RTMIN+40'],
     ['VOLUME [""]', 'VOLUME specified can not be an empty string'],
     ['ONBUILD ONBUILD RUN x', 'Chaining ONBUILD via `ONBUILD ONBUILD` isn\'t allowed'],
     ['ONBUILD FROM x', 'FROM isn\'t allowed as an ONBUILD trigger'],

@@ -4,6 +4,8 @@
 
 import type { ContainerConfig, HealthConfig } from '../api/types/container.js';
 import { invalidParameter } from '../pkg/errors.js';
+import { parseSignal } from '../pkg/signal.js';
+import { parseGoDuration } from '../pkg/timeutil.js';
 
 const VALID = new Set(['cmd', 'entrypoint', 'healthcheck', 'env', 'expose', 'label', 'onbuild', 'stopsignal', 'user', 'volume', 'workdir']);
 
@@ -199,28 +201,6 @@ function parseKeyValues(instr: string, rest: string, env: string[]): [string, st
   return out;
 }
 
-const SIGNALS: Record<string, number> = {
-  ABRT: 6, ALRM: 14, BUS: 7, CHLD: 17, CLD: 17, CONT: 18, FPE: 8, HUP: 1, ILL: 4, INT: 2, IO: 29, IOT: 6,
-  KILL: 9, PIPE: 13, POLL: 29, PROF: 27, PWR: 30, QUIT: 3, SEGV: 11, STKFLT: 16, STOP: 19, SYS: 31,
-  TERM: 15, TRAP: 5, TSTP: 20, TTIN: 21, TTOU: 22, URG: 23, USR1: 10, USR2: 12, VTALRM: 26, WINCH: 28,
-  XCPU: 24, XFSZ: 25,
-};
-
-/** Validates a signal as dockerd's signal.ParseSignal does; returns its number. */
-export function parseSignal(raw: string): number {
-  const n = Number(raw);
-  if (raw !== '' && Number.isInteger(n)) {
-    if (n <= 0 || n > 64) throw invalidParameter(`Invalid signal: ${raw}`);
-    return n;
-  }
-  const name = raw.toUpperCase().replace(/^SIG/, '');
-  const rt = /^RTMIN(?:\+(\d+))?$|^RTMAX(?:-(\d+))?$/.exec(name);
-  if (rt) return rt[0].startsWith('RTMIN') ? 34 + Number(rt[1] ?? 0) : 64 - Number(rt[2] ?? 0);
-  const s = SIGNALS[name];
-  if (s === undefined) throw invalidParameter(`Invalid signal: ${raw}`);
-  return s;
-}
-
 function parsePorts(spec: string): string[] {
   // [ip:[hostPort]:]containerPort[/proto]
   let proto = 'tcp';
@@ -241,22 +221,6 @@ function parsePorts(spec: string): string[] {
   const out: string[] = [];
   for (let p = start; p <= end; p++) out.push(`${p}/${proto}`);
   return out;
-}
-
-/** Go duration ("1m30s", "500ms") → nanoseconds. */
-export function parseGoDuration(s: string): number {
-  if (s === '0') return 0;
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
-  const unit: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-  let total = 0;
-  let matched = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(s)) !== null) {
-    total += Number(m[1]) * unit[m[2]!]!;
-    matched = re.lastIndex;
-  }
-  if (matched !== s.length || s === '') throw invalidParameter(`time: invalid duration "${s}"`);
-  return Math.round(total);
 }
 
 function parseHealthcheck(rest: string, shell: string[]): HealthConfig {

@@ -7,6 +7,9 @@ import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ContainerConfig } from '../api/types/container.js';
 import { conflict, invalidParameter, isKind, notFound, type BerthError } from '../pkg/errors.js';
+import { matchAllLabels, matchLabelFilters } from '../pkg/labels.js';
+import { hostArchitecture, normalizeArchitecture } from '../pkg/platform.js';
+import { formatRFC3339Nano, nowNano, parseTimestamp } from '../pkg/timeutil.js';
 import {
   familiarMatch,
   familiarName,
@@ -129,37 +132,8 @@ export interface CommitOptions {
   tag?: string;
 }
 
-/** dockerd's label / label! filter match on image labels. */
-function matchLabels(filters: Map<string, string[]>, labels: Record<string, string>): boolean {
-  const test = (f: string): boolean => {
-    const eq = f.indexOf('=');
-    if (eq === -1) return f in labels;
-    return labels[f.slice(0, eq)] === f.slice(eq + 1);
-  };
-  if (!(filters.get('label') ?? []).every(test)) return false;
-  const neg = filters.get('label!') ?? [];
-  if (neg.length && neg.some(test)) return false;
-  return true;
-}
 const ACCEPTED_FILTERS = new Set(['dangling', 'label', 'before', 'since', 'reference', 'until']);
 
-/** Go's time.RFC3339Nano of a JS date (UTC, trailing zeros of the fraction trimmed). */
-export function rfc3339Nano(d: Date, extraNanos = 0): string {
-  const iso = d.toISOString(); // 2024-01-02T03:04:05.678Z
-  const base = iso.slice(0, 19);
-  const frac = (iso.slice(20, 23) + String(extraNanos).padStart(6, '0')).replace(/0+$/, '');
-  return `${base}${frac ? '.' + frac : ''}Z`;
-}
-
-function nowRFC3339Nano(): string {
-  const ns = process.hrtime.bigint() % 1000000n;
-  return rfc3339Nano(new Date(), Number(ns));
-}
-
-export function hostArchitecture(): string {
-  const m: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64', mips64el: 'mips64le' };
-  return m[process.arch] ?? process.arch;
-}
 
 function shortID(id: string): string {
   return (id.startsWith('sha256:') ? id.slice(7) : id).slice(0, 12);
@@ -238,15 +212,11 @@ function isSingleReference(refs: Reference[]): boolean {
 }
 
 function parseUntil(v: string): number {
-  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  const t = Date.parse(v);
-  if (!Number.isNaN(t)) return t;
-  const m = /^(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)$/.exec(v);
-  if (m) {
-    const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3600e3 };
-    return Date.now() - Number(m[1]) * unit[m[2]!]!;
+  try {
+    return parseTimestamp(v).getTime();
+  } catch (err) {
+    throw invalidParameter((err as Error).message);
   }
-  throw invalidParameter(`failed to parse value ${v} as a time`);
 }
 
 export class ImageService {
@@ -334,7 +304,7 @@ export class ImageService {
     if (opts.platform) {
       const [pos, parch, pvar] = opts.platform.toLowerCase().split('/');
       if (pos) os = pos;
-      if (parch) arch = parch === 'x86_64' || parch === 'x86-64' ? 'amd64' : parch === 'aarch64' ? 'arm64' : parch;
+      if (parch) arch = normalizeArchitecture(parch);
       if (pvar) variant = pvar;
     }
     if (os !== 'linux') throw invalidParameter('operating system is not supported');
@@ -343,7 +313,7 @@ export class ImageService {
 
     const layer = await this.layers.register(src);
     try {
-      const created = nowRFC3339Nano();
+      const created = formatRFC3339Nano(nowNano());
       const img: ImageConfig = {
         architecture: arch,
         ...(variant ? { variant } : {}),
@@ -375,7 +345,7 @@ export class ImageService {
 
   private async tagImage(id: string, ref: Reference): Promise<void> {
     await this.references.addTag(ref, id, true);
-    await this.images.setLastUpdated(id, nowRFC3339Nano());
+    await this.images.setLastUpdated(id, formatRFC3339Nano(nowNano()));
     this.event('tag', id, familiarString(ref));
   }
 
@@ -428,16 +398,7 @@ export class ImageService {
       if (before !== undefined && created >= before) continue;
       if (since !== undefined && created <= since) continue;
       if (until !== undefined && created > until) continue;
-      if (labelFilters.length) {
-        const labels = img.config.config?.Labels;
-        if (!labels) continue;
-        const ok = labelFilters.every((f) => {
-          const eq = f.indexOf('=');
-          if (eq === -1) return f in labels;
-          return labels[f.slice(0, eq)] === f.slice(eq + 1);
-        });
-        if (!ok) continue;
-      }
+      if (!matchAllLabels(img.config.config?.Labels, labelFilters)) continue;
       const tags: string[] = [];
       const digests: string[] = [];
       for (const r of this.references.references(id)) {
@@ -721,7 +682,7 @@ export class ImageService {
     for (const [id, img] of candidates) {
       if (!this.references.hasReferences(id) && this.images.children(id).length > 0) continue;
       if (until !== undefined && (!img.config.created || Date.parse(img.config.created) > until)) continue;
-      if (!matchLabels(filters, img.config.config?.Labels ?? {})) continue;
+      if (!matchLabelFilters(img.config.config?.Labels, filters)) continue;
       top.push(id);
     }
     const deleted: { Untagged?: string; Deleted?: string }[] = [];
@@ -806,7 +767,7 @@ export class ImageService {
       const empty = layer.diffID === EMPTY_LAYER_DIFFID;
       const diffIDs = [...(parent?.config.rootfs.diff_ids ?? [])];
       if (!empty) diffIDs.push(layer.diffID);
-      const created = nowRFC3339Nano();
+      const created = formatRFC3339Nano(nowNano());
       const hist: HistoryEntry = { created };
       if (c.author) hist.author = c.author;
       const createdBy = (c.containerConfig.Cmd ?? []).join(' ');

@@ -6,12 +6,13 @@
 // chainID(1) = diffID(1); chainID(n) = sha256(chainID(n-1) + " " + diffID(n)).
 
 import { createHash, randomBytes } from 'node:crypto';
-import { lstat, mkdir, readFile, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { writeFileAtomic, syncDir } from '../pkg/atomicfile.js';
 import { conflict, errnoCode, invalidParameter, notFound } from '../pkg/errors.js';
+import { exists } from '../pkg/fsutil.js';
 import { applyLayer, type ApplyOptions } from '../archive/apply.js';
 import { packDirectory } from '../archive/pack.js';
 import { rebuildTar, tarSplitSize } from '../archive/tarsplit.js';
@@ -54,14 +55,6 @@ interface LayerEntry extends LayerInfo {
 const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
 const TAR_SPLIT = 'tar-split.json.gz';
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** chainID of a stack of diffIDs (bottom first). */
 export function chainID(diffIDs: string[]): string {

@@ -4,13 +4,14 @@
 // reach it, and so it — and the shims it started — outlive a crash of berthd. Its pid is kept in
 // a pid file: the next berthd adopts a healthy leftover instead of starting a second one.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { writeFileAtomic } from '../pkg/atomicfile.js';
 import { errnoCode, systemError } from '../pkg/errors.js';
+import { exists } from '../pkg/fsutil.js';
 import { ContainerdClient } from './client.js';
 
 export interface ContainerdOptions {
@@ -252,7 +253,7 @@ export async function startContainerd(opts: ContainerdOptions): Promise<Containe
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (;;) {
       if (exited) throw systemError(`containerd exited during startup (see its log output)`);
-      if (await stat(address).then(() => true, () => false)) break;
+      if (await exists(address)) break;
       if (Date.now() > deadline) break;
       await sleep(5);
     }

@@ -1,19 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LineSplitter, MAX_LINE, formatRFC3339Nano, formatRFC3339NanoFixed, parseRFC3339Nano } from './lines.js';
+import { LineSplitter, MAX_LINE } from './lines.js';
 import { encodeJSONRecord } from './rotate.js';
 
 const T0 = 1_795_852_800_000_000_000n; // 2026-11-28T08:00:00Z
-
-test('time formatting matches Go RFC3339Nano', () => {
-  assert.equal(formatRFC3339Nano(T0 + 123_456_789n), '2026-11-28T08:00:00.123456789Z');
-  assert.equal(formatRFC3339Nano(T0 + 120_000_000n), '2026-11-28T08:00:00.12Z');
-  assert.equal(formatRFC3339Nano(T0), '2026-11-28T08:00:00Z');
-  assert.equal(formatRFC3339NanoFixed(T0 + 120_000_000n), '2026-11-28T08:00:00.120000000Z');
-  assert.equal(parseRFC3339Nano('2026-11-28T08:00:00.123456789Z'), T0 + 123_456_789n);
-  assert.equal(parseRFC3339Nano('2026-11-28T09:00:00.5+01:00'), T0 + 500_000_000n);
-  assert.equal(parseRFC3339Nano('nope'), undefined);
-});
 
 test('records are encoded as dockerd writes them', () => {
   assert.equal(

@@ -12,7 +12,8 @@
 
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
-import { dateToNano, nowNano, type LogMessage } from './lines.js';
+import { dateToNano, nowNano } from '../pkg/timeutil.js';
+import type { LogMessage } from './lines.js';
 import { RotatingFileWriter, readRotatedLogs, type DecodedLine, type LineDecoder, type ReadOptions, type ReadRecord, type RotateOptions } from './rotate.js';
 
 export const LOCAL_DEFAULT_MAX_SIZE = 20 * 1024 * 1024;

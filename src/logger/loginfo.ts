@@ -51,7 +51,7 @@ export function extraAttributes(info: LogInfo, keyMod?: (k: string) => string): 
   };
   const cfg = info.Config;
   const labels = info.ContainerLabels ?? {};
-  if (cfg.labels) for (const l of cfg.labels.split(',')) if (l in labels) put(l, labels[l]!);
+  if (cfg.labels) for (const l of cfg.labels.split(',')) if (Object.hasOwn(labels, l)) put(l, labels[l]!);
   if (cfg['labels-regex']) {
     const re = new RegExp(cfg['labels-regex']);
     for (const [k, v] of Object.entries(labels)) if (re.test(k)) put(k, v);

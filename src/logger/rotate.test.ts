@@ -16,7 +16,7 @@ import {
   type ReadOptions,
   type ReadRecord,
 } from './rotate.js';
-import { parseRFC3339Nano } from './lines.js';
+import { parseRFC3339Nano } from '../pkg/timeutil.js';
 
 async function tmp(t: TestContext): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), 'berth-rotate-'));

@@ -17,17 +17,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { createDeflateRaw, createGunzip, crc32 } from 'node:zlib';
 import { errnoCode } from '../pkg/errors.js';
 import { Mutex } from '../pkg/mutex.js';
-import {
-  dateToNano,
-  formatRFC3339Nano,
-  formatRFC3339NanoFixed,
-  nowNano,
-  parseRFC3339Nano,
-  type LogMessage,
-  type LogRecord,
-  type LogSource,
-  type ReadLogsOptions,
-} from './lines.js';
+import { dateToNano, formatRFC3339Nano, formatRFC3339NanoFixed, nowNano, parseRFC3339Nano } from '../pkg/timeutil.js';
+import type { LogMessage, LogRecord, LogSource, ReadLogsOptions } from './lines.js';
 import { detailsPrefix } from './loginfo.js';
 
 const NS_PER_MS = 1_000_000n;

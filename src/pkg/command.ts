@@ -18,7 +18,11 @@ export function runCommand(cmd: string, args: string[], input?: string): Promise
     p.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     p.on('error', reject);
     p.on('close', (code) => resolve({ stdout, stderr, code: code ?? 1 }));
-    if (input !== undefined) p.stdin!.end(input);
+    if (input !== undefined) {
+      // The tool may exit without reading its input: its exit status tells what happened.
+      p.stdin!.on('error', () => undefined);
+      p.stdin!.end(input);
+    }
   });
 }
 

@@ -7,10 +7,10 @@
 //  * read stdout/stderr without a premature EOF before the shim has opened its write end, yet
 //    see EOF once the shim closes its ends after the process exits;
 //  * write stdin without ever blocking; EOF for the container comes from containerd's CloseIO.
-import { spawn } from 'node:child_process';
 import { close, constants as fsc, open, read } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import net from 'node:net';
+import { runCommand } from './command.js';
 
 // The callback API is used on purpose: it yields a raw fd that net.Socket can own. A promise
 // FileHandle would close its fd again when garbage-collected, possibly a reused fd number.
@@ -23,17 +23,10 @@ function closeFd(fd: number): Promise<void> {
 }
 
 /** Creates FIFOs (mode 0600) at every path with one `mkfifo` process: Node has no mkfifo(3). */
-export function createFifos(paths: string[]): Promise<void> {
-  if (paths.length === 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const child = spawn('mkfifo', ['-m', '600', '--', ...paths], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve() : reject(new Error(`mkfifo: ${stderr.trim() || `exit status ${code}`}`)),
-    );
-  });
+export async function createFifos(paths: string[]): Promise<void> {
+  if (paths.length === 0) return;
+  const r = await runCommand('mkfifo', ['-m', '600', '--', ...paths]);
+  if (r.code !== 0) throw new Error(`mkfifo: ${r.stderr.trim() || `exit status ${r.code}`}`);
 }
 
 /** Removes FIFOs, ignoring the ones already gone. */

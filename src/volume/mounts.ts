@@ -4,12 +4,13 @@
 // (HostConfig.Tmpfs), --volumes-from and Config.Volumes (-v /path and the image's VOLUMEs) become
 // MountPoints, which become OCI spec mounts at start and inspect's `Mounts`.
 
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { SpecMount } from '../api/types/container.js';
 import { BerthError, errnoCode, invalidParameter } from '../pkg/errors.js';
+import { exists } from '../pkg/fsutil.js';
 import { ScopedRoot } from '../pkg/scopedfs.js';
-import { extractScoped, packScoped } from '../pkg/scopedtar.js';
+import { extractScoped, packScoped } from '../archive/scopedtar.js';
 import { DEFAULT_DRIVER, type VolumeService } from './service.js';
 import type { InspectMount, MountPoint, MountSpec, MountType } from './types.js';
 
@@ -111,15 +112,6 @@ export function convertTmpfsOptions(opt: MountSpec['TmpfsOptions'], readOnly: bo
   return raw.join(',');
 }
 
-async function pathExists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return false;
-    throw err;
-  }
-}
 
 /**
  * Validates one HostConfig.Mounts entry with dockerd's messages (validateMountConfigImpl).
@@ -143,7 +135,7 @@ export async function validateMountSpec(m: MountSpec, checkBindSource = true): P
       const prop = m.BindOptions?.Propagation;
       if (prop && !propagationModes.has(prop)) throw new MountConfigError(type, `invalid propagation mode: ${prop}`);
       if (!src.replaceAll('\\', '/').startsWith('/')) throw new MountConfigError(type, `invalid mount path: '${src}' mount path must be absolute`);
-      if (checkBindSource && !m.BindOptions?.CreateMountpoint && !(await pathExists(src))) {
+      if (checkBindSource && !m.BindOptions?.CreateMountpoint && !(await exists(src))) {
         throw new MountConfigError(type, `bind source path does not exist: ${src}`);
       }
       break;

@@ -11,6 +11,7 @@ import type { Filters } from '../api/types/filters.js';
 import { getBoolOrDefault, matchKVList, validateFilters } from '../api/types/filters.js';
 import { readJSON, writeJSONAtomic } from '../pkg/atomicfile.js';
 import { BerthError, conflict, errnoCode, invalidParameter, notFound, systemError } from '../pkg/errors.js';
+import { rfc3339Local } from '../pkg/timeutil.js';
 import { Mutex } from '../pkg/mutex.js';
 import { generateID } from '../pkg/stringid.js';
 import { isMounted, localOptsFrom, mountLocal, needsMount, unmountLocal, validateLocalOpts, type LocalOpts } from './local.js';
@@ -52,15 +53,6 @@ export function volumeNameError(name: string): string | undefined {
     return `${JSON.stringify(name)} includes invalid characters for a local volume name, only ${JSON.stringify(NAME_CHARS)} are allowed. If you intended to pass a host directory, use absolute path`;
   }
   return undefined;
-}
-
-/** Go's time.RFC3339 in the local zone ("2006-01-02T15:04:05Z07:00"). */
-export function rfc3339Local(d: Date): string {
-  const off = -d.getTimezoneOffset();
-  const local = new Date(d.getTime() + off * 60_000).toISOString().slice(0, 19);
-  if (off === 0) return `${local}Z`;
-  const a = Math.abs(off);
-  return `${local}${off < 0 ? '-' : '+'}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`;
 }
 
 /** Go's strconv.ParseBool. */

@@ -3,6 +3,7 @@
 // `{"label":["a=b"]}`. Parsed into a Map of name → distinct values.
 
 import { invalidParameter } from '../../pkg/errors.js';
+import { matchAllLabels } from '../../pkg/labels.js';
 
 export type Filters = Map<string, string[]>;
 
@@ -73,16 +74,7 @@ export function fuzzyMatch(f: Filters, key: string, source: string): boolean {
  * This is how `label` filters work everywhere in the API.
  */
 export function matchKVList(f: Filters, key: string, attrs: Record<string, string> | undefined | null): boolean {
-  const values = f.get(key);
-  if (!values || values.length === 0) return true;
-  if (!attrs || Object.keys(attrs).length === 0) return false;
-  for (const value of values) {
-    const eq = value.indexOf('=');
-    const k = eq < 0 ? value : value.slice(0, eq);
-    if (!Object.prototype.hasOwnProperty.call(attrs, k)) return false;
-    if (eq >= 0 && attrs[k] !== value.slice(eq + 1)) return false;
-  }
-  return true;
+  return matchAllLabels(attrs, f.get(key) ?? []);
 }
 
 /**

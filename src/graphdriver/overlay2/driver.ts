@@ -9,10 +9,11 @@
 
 import { randomBytes } from 'node:crypto';
 import { mustRun } from '../../pkg/command.js';
-import { access, lstat, mkdir, readFile, readdir, readlink, rm, rmdir, symlink } from 'node:fs/promises';
+import { access, mkdir, readFile, readdir, readlink, rm, rmdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errnoCode, notFound, systemError } from '../../pkg/errors.js';
 import { writeFileAtomic } from '../../pkg/atomicfile.js';
+import { exists } from '../../pkg/fsutil.js';
 
 export interface Mount {
   type: string;
@@ -33,14 +34,6 @@ function shortID(): string {
 }
 
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await lstat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export class Overlay2Driver {
   readonly name = 'overlay2';

@@ -1,8 +1,8 @@
-// Tar streams in and out of a ScopedRoot (see scopedfs.ts): the producer walks with pinned
+// Tar streams in and out of a ScopedRoot (see pkg/scopedfs.ts): the producer walks with pinned
 // directory handles and never follows a symlink; the extractor resolves every entry's parent
 // afresh, chroot-style, creates entries with calls that never follow a final symlink
 // (O_CREAT|O_EXCL|O_NOFOLLOW, mkdir, symlink, link, mknod) and sets metadata through handles
-// it opened itself. Entry names are cleaned with archive/apply.ts's cleanEntryPath, which refuses
+// it opened itself. Entry names are cleaned with apply.ts's cleanEntryPath, which refuses
 // names that climb out of the destination. Used by `docker cp` (daemon/archive.ts) and by the
 // copy-up of image content into new volumes (volume/mounts.ts).
 
@@ -12,12 +12,12 @@ import { posix } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
-import { cleanEntryPath, runMknod, type TarHeader } from '../archive/apply.js';
-import { decompressStream } from '../archive/compression.js';
-import { setXattrs } from '../archive/xattr.js';
-import { errnoCode, invalidParameter } from './errors.js';
-import { fdPath, O_PATH, type DirNode, type ScopedRoot } from './scopedfs.js';
-import { writeTarEntry } from '../archive/pack.js';
+import { cleanEntryPath, runMknod, type TarHeader } from './apply.js';
+import { decompressStream } from './compression.js';
+import { setXattrs } from './xattr.js';
+import { errnoCode, invalidParameter } from '../pkg/errors.js';
+import { fdPath, O_PATH, type DirNode, type ScopedRoot } from '../pkg/scopedfs.js';
+import { writeTarEntry } from './pack.js';
 
 // ───────────────────────────── producing ─────────────────────────────
 
