@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import os from 'node:os';
 import { readFile } from 'node:fs/promises';
+import type { Info, Version } from '../api/types/system.js';
 import { API_VERSION, MIN_API_VERSION } from '../server/version.js';
 import { rfc3339Nano } from '../pkg/timeutil.js';
 import type { Daemon } from './daemon.js';
@@ -42,7 +43,7 @@ async function osRelease(): Promise<{ name: string; version: string }> {
   return { name: get('PRETTY_NAME') || 'Linux', version: get('VERSION_ID') };
 }
 
-export async function versionInfo(d: Daemon): Promise<Record<string, unknown>> {
+export async function versionInfo(d: Daemon): Promise<Version> {
   const v = await componentVersions(d);
   const engine = {
     Version: BERTH_VERSION,
@@ -71,7 +72,7 @@ async function exists(path: string): Promise<boolean> {
   return readFile(path).then(() => true, () => false);
 }
 
-export async function systemInfo(d: Daemon): Promise<Record<string, unknown>> {
+export async function systemInfo(d: Daemon): Promise<Info> {
   const v = await componentVersions(d);
   const rel = await osRelease();
   const all = d.containers.all();

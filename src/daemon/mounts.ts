@@ -15,7 +15,8 @@ import {
   rootfsPropagation,
   specMounts,
 } from '../volume/mounts.js';
-import type { InspectMount, MountPoint } from '../volume/types.js';
+import type { InspectMount } from '../api/types/container.js';
+import type { MountPoint } from '../volume/types.js';
 import type { Daemon } from './daemon.js';
 
 /** A container's mount points, in destination order. */

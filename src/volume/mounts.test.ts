@@ -23,7 +23,8 @@ import {
   validMountMode,
   validateMountSpec,
 } from './mounts.js';
-import type { MountPoint, MountSpec } from './types.js';
+import type { MountSpec } from '../api/types/mount.js';
+import type { MountPoint } from './types.js';
 
 let tmp: string;
 let vols: VolumeService;

@@ -6,12 +6,13 @@
 
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
-import type { SpecMount } from '../api/types/container.js';
 import { BerthError, errnoCode, invalidParameter } from '../pkg/errors.js';
 import { ScopedRoot } from '../pkg/scopedfs.js';
 import { extractScoped, packScoped } from '../pkg/scopedtar.js';
 import { DEFAULT_DRIVER, type VolumeService } from './service.js';
-import type { InspectMount, MountPoint, MountSpec, MountType } from './types.js';
+import type { InspectMount, SpecMount } from '../api/types/container.js';
+import type { MountSpec, MountType } from '../api/types/mount.js';
+import type { MountPoint } from './types.js';
 
 // ───────────────────────────── the -v / --mount grammar ─────────────────────────────
 
