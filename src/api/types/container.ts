@@ -156,8 +156,7 @@ export interface HealthcheckResult {
 
 /** container.Health. */
 export interface Health {
-  /** starting, healthy or unhealthy. */
-  Status: string;
+  Status: 'none' | 'starting' | 'healthy' | 'unhealthy';
   FailingStreak: number;
   Log: HealthcheckResult[];
 }
@@ -277,4 +276,14 @@ export interface FilesystemChange {
 export interface ContainersPruneReport {
   ContainersDeleted: string[];
   SpaceReclaimed: number;
+}
+
+/** `HEAD /containers/{id}/archive`: the X-Docker-Container-Path-Stat header, base64 JSON (container.PathStat). */
+export interface PathStat {
+  name: string;
+  size: number;
+  /** Go os.FileMode bits: permissions plus ModeDir, ModeSymlink… */
+  mode: number;
+  mtime: string;
+  linkTarget: string;
 }
