@@ -46,8 +46,9 @@ test('import with changes and a message; inspect shows them', async () => {
   assert.equal(img.Os, 'linux');
   assert.ok(['amd64', 'arm64'].includes(img.Architecture));
   assert.equal(img['Comment'], 'hello import');
-  assert.ok(Math.abs(Date.parse(img.Created) - before) < 60_000);
+  assert.ok(img.Created && Math.abs(Date.parse(img.Created) - before) < 60_000);
   const cfg = img.Config;
+  assert.ok(cfg);
   assert.deepEqual(cfg.Cmd, ['echo', 'from', 'cmd']);
   assert.deepEqual(cfg.Entrypoint, ['/bin/sh', '-c']);
   assert.deepEqual(cfg.Env, ['A=1', 'B=two words']);

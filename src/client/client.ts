@@ -12,24 +12,47 @@ import type {
   ContainerCreateBody,
   ContainerCreateResponse,
   ContainerInspect,
+  ContainersPruneReport,
+  ContainerSummary,
+  FilesystemChange,
+  TopResponse,
+  WaitResponse,
+} from '../api/types/container.js';
+import type { EventMessage } from '../api/types/events.js';
+import type { ExecConfig, ExecInspect } from '../api/types/exec.js';
+import type { ImageDeleteResponseItem, ImageInspect, ImageSummary } from '../api/types/image.js';
+import type { JSONMessage } from '../api/types/jsonstream.js';
+import type { Info, Version } from '../api/types/system.js';
+
+// The wire types of the methods below, for callers of the client.
+export type {
+  ContainerCreateBody,
+  ContainerCreateResponse,
+  ContainerInspect,
+  ContainersPruneReport,
   ContainerSummary,
   EventMessage,
   ExecConfig,
   ExecInspect,
   FilesystemChange,
-  ImageDeleteItem,
+  ImageDeleteResponseItem,
   ImageInspect,
   ImageSummary,
+  Info,
   JSONMessage,
-  PingResult,
-  PruneResponse,
-  SystemInfo,
   TopResponse,
-  VersionInfo,
+  Version,
   WaitResponse,
-} from './types.js';
+};
 
-export * from './types.js';
+/** What `GET /_ping` answers: its body and the headers that describe the daemon. */
+export interface PingResult {
+  /** "OK" */
+  body: string;
+  apiVersion?: string;
+  osType?: string;
+  builderVersion?: string;
+}
 
 export const DEFAULT_API_VERSION = '1.47';
 
@@ -325,11 +348,11 @@ export class Client {
     return { body, apiVersion: h('api-version'), osType: h('ostype'), builderVersion: h('builder-version') };
   }
 
-  version(): Promise<VersionInfo> {
+  version(): Promise<Version> {
     return this.json('GET', '/version');
   }
 
-  info(): Promise<SystemInfo> {
+  info(): Promise<Info> {
     return this.json('GET', '/info');
   }
 
@@ -415,7 +438,7 @@ export class Client {
     return this.json('GET', `/containers/${seg(id)}/changes`);
   }
 
-  containersPrune(filters?: FiltersArg): Promise<PruneResponse> {
+  containersPrune(filters?: FiltersArg): Promise<ContainersPruneReport> {
     return this.json('POST', '/containers/prune', { query: { filters: filters ? filtersToJSON(filters) || undefined : undefined } });
   }
 
@@ -542,7 +565,7 @@ export class Client {
     return this.call('POST', `/images/${seg(source)}/tag`, { query: { repo, tag } });
   }
 
-  imageRemove(name: string, opts: { force?: boolean; noprune?: boolean } = {}): Promise<ImageDeleteItem[]> {
+  imageRemove(name: string, opts: { force?: boolean; noprune?: boolean } = {}): Promise<ImageDeleteResponseItem[]> {
     return this.json('DELETE', `/images/${seg(name)}`, { query: { force: opts.force, noprune: opts.noprune } });
   }
 }

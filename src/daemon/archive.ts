@@ -10,21 +10,12 @@ import type { Stats } from 'node:fs';
 import { readlink } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
+import type { PathStat } from '../api/types/container.js';
 import { BerthError, errnoCode, invalidParameter, notFound, systemError } from '../pkg/errors.js';
 import { rfc3339Nano } from '../pkg/timeutil.js';
 import { fdPath, readFileInRoot, ScopedRoot, type Resolved, type ScopedMount } from '../pkg/scopedfs.js';
 import { extractScoped, packScoped, type ExtractOptions } from '../archive/scopedtar.js';
 import { resolveUser } from '../oci/user.js';
-
-/** The Engine API's container.PathStat (the X-Docker-Container-Path-Stat header, base64 JSON). */
-export interface PathStat {
-  name: string;
-  size: number;
-  /** Go os.FileMode bits: permissions plus ModeDir, ModeSymlink… */
-  mode: number;
-  mtime: string;
-  linkTarget: string;
-}
 
 /** A container root: a directory, or one with host mounts overlaid at their destinations. */
 export type ContainerRoot = string | ScopedRoot | { path: string; mounts?: ScopedMount[] };

@@ -1,19 +1,10 @@
 // GET /system/df: the space images, containers, volumes and the build cache take (dockerd's
 // daemon/disk_usage.go).
-import type { ImageSummary } from '../image/service.js';
-import type { Volume } from '../volume/types.js';
+import type { DiskUsage } from '../api/types/system.js';
 import type { DiskUsageOptions } from '../server/router/system.js';
 import type { Daemon } from './daemon.js';
 import { listContainers } from './inspect.js';
 
-
-export interface DiskUsage {
-  LayersSize?: number;
-  Images?: ImageSummary[];
-  Containers?: Record<string, unknown>[];
-  Volumes?: Volume[];
-  BuildCache?: never[];
-}
 
 /** A type left out of `want` is left out of the answer too. */
 export async function diskUsage(d: Daemon, want: DiskUsageOptions): Promise<DiskUsage> {

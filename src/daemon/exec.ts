@@ -1,5 +1,6 @@
 // docker exec: an extra process in a running container, through containerd's Exec.
 import { randomBytes } from 'node:crypto';
+import type { ExecInspect } from '../api/types/exec.js';
 import type { Container } from '../container/container.js';
 import { StreamConfig } from '../container/streams.js';
 import { conflict, invalidParameter, notFound } from '../pkg/errors.js';
@@ -66,7 +67,7 @@ export class ExecConfig {
     this.done();
   }
 
-  inspect(c: Container | undefined): Record<string, unknown> {
+  inspect(c: Container | undefined): ExecInspect {
     const [entrypoint, ...args] = this.opts.Cmd;
     return {
       ID: this.id,

@@ -1,6 +1,7 @@
 // GET /info and GET /version: real counts and host figures, real component versions.
 import os from 'node:os';
 import { readdir, readFile } from 'node:fs/promises';
+import type { Info, Version } from '../api/types/system.js';
 import { API_VERSION, MIN_API_VERSION } from '../server/version.js';
 import { rfc3339Nano } from '../pkg/timeutil.js';
 import { hostArchitecture } from '../pkg/platform.js';
@@ -44,7 +45,7 @@ async function osRelease(): Promise<{ name: string; version: string }> {
   return { name: get('PRETTY_NAME') || 'Linux', version: get('VERSION_ID') };
 }
 
-export async function versionInfo(d: Daemon): Promise<Record<string, unknown>> {
+export async function versionInfo(d: Daemon): Promise<Version> {
   const v = await componentVersions(d);
   const engine = {
     Version: BERTH_VERSION,
@@ -69,7 +70,7 @@ export async function versionInfo(d: Daemon): Promise<Record<string, unknown>> {
   };
 }
 
-export async function systemInfo(d: Daemon): Promise<Record<string, unknown>> {
+export async function systemInfo(d: Daemon): Promise<Info> {
   const v = await componentVersions(d);
   const rel = await osRelease();
   const all = d.containers.all();

@@ -1,4 +1,5 @@
 // The JSON views of containers: inspect, list (docker ps) and top, in dockerd's shapes.
+import type { ContainerInspect, ContainerState, ContainerSummary, TopResponse } from '../api/types/container.js';
 import type { Container } from '../container/container.js';
 import { simpleStatus, stateString } from '../container/state.js';
 import { invalidParameter, systemError, conflict } from '../pkg/errors.js';
@@ -9,10 +10,11 @@ import type { Daemon } from './daemon.js';
 import { listPorts, networkSettingsView, onNetwork } from './network.js';
 import { containerMounts, matchesVolumeFilter } from './mounts.js';
 
-export async function inspectContainer(d: Daemon, c: Container, opts: { size: boolean; version: string }): Promise<Record<string, unknown>> {
+export async function inspectContainer(d: Daemon, c: Container, opts: { size: boolean; version: string }): Promise<ContainerInspect> {
   const r = c.record;
-  const state = { ...r.State, Status: simpleStatus(r.State, c.removing) };
-  const out: Record<string, unknown> = {
+  // The stored state keeps Health opaque; the health monitor writes it in the API's shape.
+  const state = { ...r.State, Status: simpleStatus(r.State, c.removing) } as ContainerState;
+  const out: ContainerInspect = {
     Id: r.ID,
     Created: r.Created,
     Path: r.Path,
@@ -44,7 +46,7 @@ export async function inspectContainer(d: Daemon, c: Container, opts: { size: bo
   }
   if (versionLessThan(opts.version, '1.44')) {
     // Before API 1.44 the MAC address also appeared at the top of Config.
-    (out.Config as Record<string, unknown>).MacAddress = r.Config.MacAddress ?? '';
+    out.Config.MacAddress = r.Config.MacAddress ?? '';
   }
   return out;
 }
@@ -56,7 +58,7 @@ const statuses = ['created', 'running', 'paused', 'restarting', 'removing', 'exi
 export async function listContainers(
   d: Daemon,
   opts: { all: boolean; limit: number; size: boolean; filters: Map<string, string[]> },
-): Promise<Record<string, unknown>[]> {
+): Promise<ContainerSummary[]> {
   const f = opts.filters;
   for (const key of f.keys()) {
     if (!listFilters.includes(key.replace(/!$/, ''))) throw invalidParameter(`invalid filter '${key}'`);
@@ -120,9 +122,9 @@ async function resolveAncestors(d: Daemon, refs: string[]): Promise<Set<string> 
   return ids;
 }
 
-async function summary(d: Daemon, c: Container, size: boolean): Promise<Record<string, unknown>> {
+async function summary(d: Daemon, c: Container, size: boolean): Promise<ContainerSummary> {
   const r = c.record;
-  const out: Record<string, unknown> = {
+  const out: ContainerSummary = {
     Id: r.ID,
     Names: [r.Name],
     Image: r.Config.Image,
@@ -146,7 +148,7 @@ async function summary(d: Daemon, c: Container, size: boolean): Promise<Record<s
 }
 
 /** docker top: `ps` on the host, narrowed to the container's processes, as dockerd does. */
-export async function topContainer(d: Daemon, c: Container, psArgs: string): Promise<{ Titles: string[]; Processes: string[][] }> {
+export async function topContainer(d: Daemon, c: Container, psArgs: string): Promise<TopResponse> {
   if (!c.running) throw conflict(`container ${c.id} is not running`);
   if (c.state.Restarting) throw conflict(`Container ${c.id} is restarting, wait until the container is running`);
   const pids = new Set(await d.ctd.pids(c.id));

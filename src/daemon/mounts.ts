@@ -1,13 +1,13 @@
 // The daemon's side of volumes and mounts: a container's MountPoints are registered at create
 // (volumes made and filled from the image), turned into OCI mounts at start, released at exit,
 // dropped at rm and re-registered at start-up. The grammar and the mechanics live in
-// src/volume/mounts.ts; this file only feeds it the daemon's state.
+// src/volume/mountparse.ts and src/volume/mounts.ts; this file only feeds them the daemon's state.
 import type { ContainerConfig, HostConfig, SpecMount } from '../api/types/container.js';
 import type { Container } from '../container/container.js';
 import { versionLessThan } from '../server/version.js';
+import { parseMounts } from '../volume/mountparse.js';
 import {
   inspectMounts,
-  parseMounts,
   populateVolumes,
   releaseMounts,
   removeMountPoints,
@@ -15,7 +15,8 @@ import {
   rootfsPropagation,
   specMounts,
 } from '../volume/mounts.js';
-import type { InspectMount, MountPoint } from '../volume/types.js';
+import type { InspectMount } from '../api/types/container.js';
+import type { MountPoint } from '../volume/types.js';
 import type { Daemon } from './daemon.js';
 
 /** A container's mount points, in destination order. */

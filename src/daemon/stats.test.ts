@@ -14,8 +14,8 @@ import {
   readStats,
   statsStream,
   validateStatsQuery,
-  type Stats,
 } from './stats.js';
+import type { Stats } from '../api/types/stats.js';
 
 
 const PROC_STAT = `cpu  100 5 50 10000 20 0 3 0 0 0

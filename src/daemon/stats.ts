@@ -13,78 +13,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { formatRFC3339Nano, nowNano } from '../pkg/timeutil.js';
 import { invalidParameter } from '../pkg/errors.js';
 import { exists } from '../pkg/fsutil.js';
+import type { BlkioStatEntry, BlkioStats, CPUStats, MemoryStats, NetworkStats, Stats } from '../api/types/stats.js';
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
 const MAX_U64 = 18446744073709551615n;
 /** The value C.sysconf(_SC_CLK_TCK) has on Linux (dockerd hard-codes it too). */
 const CLOCK_TICKS = 100n;
 const NS_PER_S = 1_000_000_000n;
-
-export interface BlkioStatEntry {
-  major: bigint;
-  minor: bigint;
-  op: string;
-  value: bigint;
-}
-
-export interface BlkioStats {
-  io_service_bytes_recursive: BlkioStatEntry[] | null;
-  io_serviced_recursive: BlkioStatEntry[] | null;
-  io_queue_recursive: BlkioStatEntry[] | null;
-  io_service_time_recursive: BlkioStatEntry[] | null;
-  io_wait_time_recursive: BlkioStatEntry[] | null;
-  io_merged_recursive: BlkioStatEntry[] | null;
-  io_time_recursive: BlkioStatEntry[] | null;
-  sectors_recursive: BlkioStatEntry[] | null;
-}
-
-export interface CPUStats {
-  cpu_usage: {
-    total_usage: bigint;
-    /** v1 only (omitted when empty). */
-    percpu_usage?: bigint[];
-    usage_in_kernelmode: bigint;
-    usage_in_usermode: bigint;
-  };
-  /** Omitted when 0. */
-  system_cpu_usage?: bigint;
-  online_cpus?: number;
-  throttling_data: { periods: bigint; throttled_periods: bigint; throttled_time: bigint };
-}
-
-export interface MemoryStats {
-  usage?: bigint;
-  max_usage?: bigint;
-  stats?: Record<string, bigint>;
-  failcnt?: bigint;
-  limit?: bigint;
-}
-
-export interface NetworkStats {
-  rx_bytes: bigint;
-  rx_packets: bigint;
-  rx_errors: bigint;
-  rx_dropped: bigint;
-  tx_bytes: bigint;
-  tx_packets: bigint;
-  tx_errors: bigint;
-  tx_dropped: bigint;
-}
-
-export interface Stats {
-  name?: string;
-  id?: string;
-  read: string;
-  preread: string;
-  pids_stats: { current?: bigint; limit?: bigint };
-  blkio_stats: BlkioStats;
-  num_procs: number;
-  storage_stats: Record<string, never>;
-  cpu_stats: CPUStats;
-  precpu_stats: CPUStats;
-  memory_stats: MemoryStats;
-  networks?: Record<string, NetworkStats>;
-}
 
 export function emptyCPUStats(): CPUStats {
   return {

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseFilters } from '../api/types/filters.js';
-import { EventBus, EVENTS_HISTORY, type EventMessage, type EventInput } from './bus.js';
+import type { EventMessage } from '../api/types/events.js';
+import { EventBus, EVENTS_HISTORY, type EventInput } from './bus.js';
 import { eventMatches, familiarName } from './filter.js';
 
 const container = (Action: string, ID = 'c1', attrs: Record<string, string> = {}): EventInput => ({

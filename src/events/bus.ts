@@ -1,51 +1,16 @@
 // The daemon's event bus, like dockerd's daemon/events: publishers log events, the last
 // 256 are kept so `since` can replay them, and subscribers get live events filtered.
 
+import type { EventActor, EventMessage, EventType } from '../api/types/events.js';
 import type { Filters } from '../api/types/filters.js';
 import { nowNano } from '../pkg/timeutil.js';
 import { eventMatches } from './filter.js';
-
-export type EventType =
-  | 'container'
-  | 'image'
-  | 'volume'
-  | 'network'
-  | 'daemon'
-  | 'plugin'
-  | 'service'
-  | 'node'
-  | 'secret'
-  | 'config'
-  | 'builder';
-
-export interface EventActor {
-  ID: string;
-  Attributes: Record<string, string>;
-}
 
 export interface EventInput {
   Type: EventType;
   Action: string;
   Actor: EventActor;
   scope?: 'local' | 'swarm';
-}
-
-/** An event as the Engine API sends it (GET /events), JSON field names as dockerd's. */
-export interface EventMessage {
-  /** Deprecated (API < 1.52) but still read by clients: the Action, for container and image events. */
-  status?: string;
-  /** Deprecated: Actor.ID, for container and image events. */
-  id?: string;
-  /** Deprecated: the container's image (Attributes.image), for container events. */
-  from?: string;
-  Type: EventType;
-  Action: string;
-  Actor: EventActor;
-  scope: 'local' | 'swarm';
-  /** Unix seconds. */
-  time: number;
-  /** Unix nanoseconds. A double: exact to ~256 ns, which is all JSON.stringify can carry. */
-  timeNano: number;
 }
 
 export interface SubscribeOptions {

@@ -1,7 +1,7 @@
 // Event filtering as dockerd's daemon/events/filter.go: every filter given must match.
 
 import { exactMatch, fuzzyMatch, matchKVList, type Filters } from '../api/types/filters.js';
-import type { EventMessage } from './bus.js';
+import type { EventMessage } from '../api/types/events.js';
 
 // Actions carrying a detail after a colon ("health_status: healthy", "exec_start: sh -c …")
 // that a bare filter value should match by prefix.

@@ -7,23 +7,19 @@ import { isKind } from '../pkg/errors.js';
 import { VolumeService } from './service.js';
 import {
   copyUp,
-  convertTmpfsOptions,
   inspectMounts,
   mergeSpecMounts,
   mergeTmpfsOptions,
-  parseBind,
-  parseMounts,
-  parseVolumesFrom,
   populateVolumes,
   releaseMounts,
   removeMountPoints,
   restoreMountPoints,
   rootfsPropagation,
   specMounts,
-  validMountMode,
-  validateMountSpec,
 } from './mounts.js';
-import type { MountPoint, MountSpec } from './types.js';
+import { convertTmpfsOptions, parseBind, parseMounts, parseVolumesFrom, validMountMode, validateMountSpec } from './mountparse.js';
+import type { MountSpec } from '../api/types/mount.js';
+import type { MountPoint } from './types.js';
 
 let tmp: string;
 let vols: VolumeService;

@@ -15,7 +15,7 @@ import { rfc3339Local } from '../pkg/timeutil.js';
 import { Mutex } from '../pkg/mutex.js';
 import { generateID } from '../pkg/stringid.js';
 import { isMounted, localOptsFrom, mountLocal, needsMount, unmountLocal, validateLocalOpts, type LocalOpts } from './local.js';
-import type { Volume, VolumeCreateRequest } from './types.js';
+import type { Volume, VolumeCreateRequest, VolumeListResponse, VolumesPruneReport } from '../api/types/volume.js';
 
 export const DEFAULT_DRIVER = 'local';
 export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
@@ -251,7 +251,7 @@ export class VolumeService {
   }
 
   /** GET /volumes, with dockerd's filters: dangling, driver, label, name. */
-  async list(filters: Filters = new Map()): Promise<{ Volumes: Volume[]; Warnings: string[] | null }> {
+  async list(filters: Filters = new Map()): Promise<VolumeListResponse> {
     validateFilters(filters, ['dangling', 'name', 'driver', 'label']);
     const match = this.matcher(filters);
     const vols = [...this.volumes.values()].filter(match).sort((a, b) => (a.meta.Name < b.meta.Name ? -1 : 1));
@@ -319,7 +319,7 @@ export class VolumeService {
    * POST /volumes/prune: unused local volumes without driver options; only anonymous ones
    * unless the `all` filter is true (API ≥ 1.42; the router adds all=true for older clients).
    */
-  async prune(filters: Filters = new Map()): Promise<{ VolumesDeleted: string[]; SpaceReclaimed: number }> {
+  async prune(filters: Filters = new Map()): Promise<VolumesPruneReport> {
     if (this.pruning) throw conflict('a prune operation is already running');
     this.pruning = true;
     try {

@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Router, RouteContext } from '../router.js';
 import { boolValue } from '../httputils.js';
 import { invalidParameter } from '../../pkg/errors.js';
-import type { PathStat } from '../../daemon/archive.js';
+import type { PathStat } from '../../api/types/container.js';
 
 /** A tar of a path in a container, and the stat of that path. */
 export interface ContainerArchive {

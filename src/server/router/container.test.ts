@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { containerRoutes, streamContentType, type ContainerBackend } from './container.js';
 import { conflict, notFound } from '../../pkg/errors.js';
 import { CallLog, json, serveRoutes, type TestServer } from './testutil.js';
+import type { ContainerInspect, ContainerSummary } from '../../api/types/container.js';
 
 let srv: TestServer;
 const log = new CallLog();
@@ -44,12 +45,12 @@ const fake: ContainerBackend = {
   },
   containers: async (opts) => {
     log.add('list', { ...opts, filters: [...opts.filters] });
-    return [{ Id: 'c1' }];
+    return [{ Id: 'c1' } as ContainerSummary];
   },
   containerInspect: async (name, opts) => {
     known(name);
     log.add('inspect', name, opts);
-    return { Id: name };
+    return { Id: name } as ContainerInspect;
   },
   containerTop: async (name, psArgs) => {
     known(name);

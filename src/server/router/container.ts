@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Router, RouteContext } from '../router.js';
 import { boolValue, boolValueOr, expectObject, intValue, readJSONBody, writeJSON, writeNoContent } from '../httputils.js';
 import { versionAtLeast } from '../version.js';
+import type { ContainerInspect, ContainerSummary } from '../../api/types/container.js';
 import { parseFilters, type Filters } from '../../api/types/filters.js';
 import { invalidParameter } from '../../pkg/errors.js';
 import type { ExecCreateOptions } from '../../daemon/exec.js';
@@ -58,8 +59,8 @@ export interface ContainerLifecycleBackend {
 
 /** What a container is and holds. */
 export interface ContainerQueryBackend {
-  containers(opts: ContainerListOptions): Promise<Record<string, unknown>[]>;
-  containerInspect(name: string, opts: { size: boolean; version: string }): Promise<Record<string, unknown>>;
+  containers(opts: ContainerListOptions): Promise<ContainerSummary[]>;
+  containerInspect(name: string, opts: { size: boolean; version: string }): Promise<ContainerInspect>;
   containerTop(name: string, psArgs: string): Promise<{ Titles: string[]; Processes: string[][] }>;
   containerChanges(name: string): Promise<ContainerChange[]>;
   containerExport(name: string): Promise<Readable>;

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { execRoutes, type ExecBackend } from './exec.js';
 import { conflict, notFound } from '../../pkg/errors.js';
 import { CallLog, json, serveRoutes, type TestServer } from './testutil.js';
+import type { ExecInspect } from '../../api/types/exec.js';
 
 let srv: TestServer;
 const log = new CallLog();
@@ -24,7 +25,7 @@ const fake: ExecBackend = {
   },
   execInspect: async (id) => {
     known(id);
-    return { ID: id, Running: false };
+    return { ID: id, Running: false } as ExecInspect;
   },
   execResize: async (id, height, width) => {
     known(id);

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Router } from '../router.js';
 import { expectObject, intValue, readJSONBody, writeJSON, writeNoContent } from '../httputils.js';
 import { streamContentType } from './container.js';
+import type { ExecInspect } from '../../api/types/exec.js';
 
 export interface ExecStartConfig {
   /** Body.Tty: a TTY even if the exec was created without one. */
@@ -19,7 +20,7 @@ export interface ExecStartConfig {
 export interface ExecBackend {
   /** Resolves when the exec has ended (detached: once it has started). */
   execStart(id: string, cfg: ExecStartConfig): Promise<void>;
-  execInspect(id: string): Promise<Record<string, unknown>>;
+  execInspect(id: string): Promise<ExecInspect>;
   execResize(id: string, height: number, width: number): Promise<void>;
 }
 

@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { imageRoutes, type ImageBackend } from './image.js';
-import type { ImageInspect, ImageSummary } from '../../image/service.js';
+import type { ImageInspect, ImageSummary } from '../../api/types/image.js';
 import { conflict, invalidParameter, notFound } from '../../pkg/errors.js';
 import { CallLog, json, serveRoutes, type TestServer } from './testutil.js';
 

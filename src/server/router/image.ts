@@ -9,7 +9,9 @@ import { boolValue, expectObject, readJSONBody, writeJSON } from '../httputils.j
 import { versionAtLeast, versionLessThan } from '../version.js';
 import { parseFilters, type Filters } from '../../api/types/filters.js';
 import { invalidParameter } from '../../pkg/errors.js';
-import type { HistoryItem, ImageInspect, ImageSummary, ImportOptions, ListOptions } from '../../image/service.js';
+import type { HistoryResponseItem, ImageInspect, ImageSummary } from '../../api/types/image.js';
+import type { ImportOptions } from '../../image/service.js';
+import type { ListOptions } from '../../image/views.js';
 import type { LoadMessage } from '../../image/tarexport.js';
 
 /** What /images/{name} DELETE and /images/prune report per image. */
@@ -34,7 +36,7 @@ export interface CommitRequest {
 export interface ImageBackend {
   images(opts: ListOptions): Promise<ImageSummary[]>;
   imageInspect(name: string): Promise<ImageInspect>;
-  imageHistory(name: string): Promise<HistoryItem[]>;
+  imageHistory(name: string): Promise<HistoryResponseItem[]>;
   imageTag(name: string, repo: string, tag?: string): Promise<void>;
   /** Refuses an image used by a container unless forced (the daemon knows the containers). */
   imageRemove(name: string, opts: { force: boolean; noprune: boolean }): Promise<ImageDeleteResponseItem[]>;

@@ -2,7 +2,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { systemRoutes, type SystemBackend } from './system.js';
-import type { EventMessage } from '../../events/bus.js';
+import type { EventMessage } from '../../api/types/events.js';
+import type { Info, Version } from '../../api/types/system.js';
 import { CallLog, json, serveRoutes, type TestServer } from './testutil.js';
 
 let srv: TestServer;
@@ -12,8 +13,8 @@ const call: TestServer['call'] = (...args) => srv.call(...args);
 const event = { Type: 'container', Action: 'start', Actor: { ID: 'c1', Attributes: {} }, scope: 'local', time: 1, timeNano: 1e9 } as EventMessage;
 
 const fake: SystemBackend = {
-  systemVersion: async () => ({ Version: '0.1.0' }),
-  systemInfo: async () => ({ Containers: 2 }),
+  systemVersion: async () => ({ Version: '0.1.0' }) as Version,
+  systemInfo: async () => ({ Containers: 2 }) as Info,
   systemDiskUsage: async (opts) => {
     log.add('df', opts);
     return { LayersSize: 0 };

@@ -6,7 +6,9 @@ import { writeJSON } from '../httputils.js';
 import { parseFilters, type Filters } from '../../api/types/filters.js';
 import { parseTimestamp } from '../../pkg/timeutil.js';
 import { invalidParameter } from '../../pkg/errors.js';
-import type { EventMessage, Subscription } from '../../events/bus.js';
+import type { EventMessage } from '../../api/types/events.js';
+import type { Subscription } from '../../events/bus.js';
+import type { Info, Version } from '../../api/types/system.js';
 
 export interface DiskUsageOptions {
   images: boolean;
@@ -16,8 +18,8 @@ export interface DiskUsageOptions {
 }
 
 export interface SystemBackend {
-  systemVersion(): Promise<Record<string, unknown>>;
-  systemInfo(): Promise<Record<string, unknown>>;
+  systemVersion(): Promise<Version>;
+  systemInfo(): Promise<Info>;
   /** The answer of /system/df, with only the object types asked for. */
   systemDiskUsage(opts: DiskUsageOptions): Promise<object>;
   subscribeEvents(opts: { since?: Date; until?: Date; filters: Filters }, send: (msg: EventMessage) => void): Subscription;

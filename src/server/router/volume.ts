@@ -5,7 +5,7 @@ import { versionLessThan } from '../version.js';
 import { parseFilters } from '../../api/types/filters.js';
 import { invalidParameter } from '../../pkg/errors.js';
 import type { VolumeService } from '../../volume/service.js';
-import type { VolumeCreateRequest } from '../../volume/types.js';
+import type { VolumeCreateRequest } from '../../api/types/volume.js';
 
 function stringField(body: Record<string, unknown>, key: string): string | undefined {
   const v = body[key];
