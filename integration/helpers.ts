@@ -4,7 +4,7 @@
 import http, { type IncomingHttpHeaders } from 'node:http';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ApiError, type Client, type ContainerCreateBody, type StdOutput } from '../src/client/client.js';
+import { ApiError, jsonStream, type Client, type ContainerCreateBody, type EventMessage, type StdOutput, type WaitResponse } from '../src/client/client.js';
 
 export interface RawResponse {
   status: number;
@@ -105,17 +105,95 @@ export interface RunResult extends StdOutput {
   exitCode: number;
 }
 
+/**
+ * Sends POST /containers/{id}/wait and resolves once its headers arrive. berthd registers the
+ * wait before it flushes them, so an exit that happens after this resolves is seen by `exited`.
+ */
+export async function waitRegistered(
+  client: Client,
+  id: string,
+  condition: 'not-running' | 'next-exit' | 'removed' = 'next-exit',
+): Promise<{ exited: Promise<WaitResponse> }> {
+  const res = await client.request('POST', `/containers/${encodeURIComponent(id)}/wait`, { query: { condition } });
+  const exited = (async () => {
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as WaitResponse;
+  })();
+  // Not every caller awaits the exit; an unobserved rejection must not end the test process.
+  exited.catch(() => undefined);
+  return { exited };
+}
+
 /** Creates, starts and waits for a container; resolves with its exit code and logs. */
 export async function runToExit(client: Client, body: ContainerCreateBody, opts: { name?: string; timeoutMs?: number } = {}): Promise<RunResult> {
   const { Id } = await client.containerCreate({ Image: 'busybox:latest', ...body }, { name: opts.name });
-  const waited = client.containerWait(Id, 'next-exit');
-  // The wait's headers are flushed at once; give the request a moment to register.
-  await delay(20);
+  const { exited } = await waitRegistered(client, Id);
   await client.containerStart(Id);
-  const { StatusCode } = await within(opts.timeoutMs ?? 20_000, waited, `container ${Id.slice(0, 12)} exit`);
+  const { StatusCode } = await within(opts.timeoutMs ?? 20_000, exited, `container ${Id.slice(0, 12)} exit`);
   const logs = await client.containerLogs(Id);
   return { id: Id, exitCode: StatusCode, stdout: logs.stdout, stderr: logs.stderr };
 }
+
+/** A live /events subscription: every event received so far, and a way to wait for one. */
+export interface EventFeed {
+  readonly events: readonly EventMessage[];
+  /** Resolves with the first event (received already or later) that matches; fails after `timeoutMs`. */
+  next(what: string, match: (e: EventMessage) => boolean, timeoutMs?: number): Promise<EventMessage>;
+  close(): void;
+}
+
+/**
+ * Subscribes to GET /events and resolves once its headers arrive: berthd subscribes before it
+ * flushes them, so every event published after this resolves reaches the feed.
+ */
+export async function subscribeEvents(client: Client, filters?: Record<string, string[]>): Promise<EventFeed> {
+  const ac = new AbortController();
+  const res = await client.request('GET', '/events', { query: { filters: filters ? JSON.stringify(filters) : undefined }, signal: ac.signal });
+  const events: EventMessage[] = [];
+  const waiters = new Set<() => void>();
+  let failure: Error | undefined;
+  void (async () => {
+    try {
+      for await (const e of jsonStream<EventMessage>(res)) {
+        events.push(e);
+        for (const w of [...waiters]) w();
+      }
+      if (!ac.signal.aborted) failure = new Error('the event stream ended');
+    } catch (err) {
+      if (!ac.signal.aborted) failure = err as Error;
+    }
+    for (const w of [...waiters]) w();
+  })();
+  return {
+    events,
+    next(what, match, timeoutMs = 20_000) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          const hit = events.find(match);
+          if (hit) done(() => resolve(hit));
+          else if (failure) done(() => reject(new Error(`waiting for ${what}: ${failure!.message}`)));
+        };
+        const timer = setTimeout(() => done(() => reject(new Error(`timed out waiting for the event: ${what}`))), timeoutMs);
+        const done = (settle: () => void): void => {
+          clearTimeout(timer);
+          waiters.delete(check);
+          settle();
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    close: () => ac.abort(),
+  };
+}
+
+// berthd compares `since`/`until` in milliseconds, and `timeNano` read as a JSON number is
+// rounded to a few hundred nanoseconds: one millisecond of margin on each side keeps the event.
+/** A millisecond Date at or before an event's time (for `since`). */
+export const msBefore = (e: EventMessage): Date => new Date(Math.floor(e.timeNano / 1e6) - 1);
+/** A millisecond Date after an event's time (for `until`). */
+export const msAfter = (e: EventMessage): Date => new Date(Math.floor(e.timeNano / 1e6) + 2);
 
 /** Creates and starts a long-running container (`sleep`), resolving with its ID. */
 export async function runDetached(client: Client, body: ContainerCreateBody = {}, name?: string): Promise<string> {
