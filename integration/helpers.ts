@@ -4,6 +4,8 @@
 import http, { type IncomingHttpHeaders } from 'node:http';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
+import type { Readable } from 'node:stream';
+import { demux } from '../src/pkg/stdcopy.js';
 import { ApiError, jsonStream, type Client, type ContainerCreateBody, type EventMessage, type StdOutput, type WaitResponse } from '../src/client/client.js';
 
 export interface RawResponse {
@@ -194,6 +196,64 @@ export async function subscribeEvents(client: Client, filters?: Record<string, s
 export const msBefore = (e: EventMessage): Date => new Date(Math.floor(e.timeNano / 1e6) - 1);
 /** A millisecond Date after an event's time (for `until`). */
 export const msAfter = (e: EventMessage): Date => new Date(Math.floor(e.timeNano / 1e6) + 2);
+
+/** Output read from a stream as it arrives (an attach, a followed log). */
+export interface OutputWatch {
+  stdout(): string;
+  stderr(): string;
+  /** Resolves once stdout + stderr so far satisfy `test`; fails if the stream ends first or after `timeoutMs`. */
+  until(what: string, test: (out: { stdout: string; stderr: string }) => boolean, timeoutMs?: number): Promise<void>;
+  /** Resolves when the stream ends. */
+  readonly ended: Promise<void>;
+}
+
+/** Reads `stream` (framed when `multiplexed`) in the background, for tests that act on what arrived. */
+export function watchOutput(stream: Readable, multiplexed: boolean): OutputWatch {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const waiters = new Set<() => void>();
+  let finished = false;
+  const onData = (s: 1 | 2, c: Buffer): void => {
+    (s === 1 ? out : err).push(c);
+    for (const w of [...waiters]) w();
+  };
+  const reading = multiplexed
+    ? demux(stream, onData)
+    : new Promise<void>((resolve, reject) => {
+        stream.on('data', (c: Buffer) => onData(1, c));
+        stream.on('end', resolve);
+        stream.on('close', resolve);
+        stream.on('error', reject);
+      });
+  const ended = reading.finally(() => {
+    finished = true;
+    for (const w of [...waiters]) w();
+  });
+  ended.catch(() => undefined);
+  const stdout = (): string => Buffer.concat(out).toString();
+  const stderr = (): string => Buffer.concat(err).toString();
+  return {
+    stdout,
+    stderr,
+    ended,
+    until(what, test, timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          if (test({ stdout: stdout(), stderr: stderr() })) done(resolve);
+          else if (finished) done(() => reject(new Error(`the stream ended before ${what}: ${JSON.stringify({ stdout: stdout(), stderr: stderr() })}`)));
+        };
+        const timer = setTimeout(() => done(() => reject(new Error(`timed out waiting for ${what}: ${JSON.stringify({ stdout: stdout(), stderr: stderr() })}`))), timeoutMs);
+        const done = (settle: () => void): void => {
+          clearTimeout(timer);
+          waiters.delete(check);
+          settle();
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+}
 
 /** Creates and starts a long-running container (`sleep`), resolving with its ID. */
 export async function runDetached(client: Client, body: ContainerCreateBody = {}, name?: string): Promise<string> {
