@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useDaemon } from '../integration/harness.js';
 import { busyboxRootfsTar } from '../integration/fixtures.js';
-import { dockerFails, dockerOk, dockerOut } from './helpers.js';
+import { dockerFails, dockerOk, dockerOut, waitUntil } from './helpers.js';
 
 const env = useDaemon();
 
@@ -49,10 +49,16 @@ test('import, tag, and rmi: untag versus delete, conflicts, dockerd messages', a
 
 test('images filters: dangling, reference, before, since, label, and --digests', async () => {
   const d = env.daemon;
+  // before/since and the order compare creation times in milliseconds: let the clock pass each
+  // image's (and the 2 ms the daemon's clock may lag) before the next import.
+  const pastCreation = async (id: string): Promise<void> => {
+    const created = Date.parse(await dockerOut(d, ['inspect', '-f', '{{.Created}}', id]));
+    await waitUntil('the clock to pass the creation time', async () => Date.now() > created + 2, 1000, 1);
+  };
   const a = await importAs('fa:1', ['LABEL tier=one']);
-  await new Promise((r) => setTimeout(r, 1100));
+  await pastCreation(a);
   const b = await importAs('fb:1', ['LABEL tier=two']);
-  await new Promise((r) => setTimeout(r, 1100));
+  await pastCreation(b);
   const c = await importAs('fc:1');
   const q = async (...args: string[]): Promise<string[]> =>
     (await dockerOut(d, ['images', '-q', '--no-trunc', ...args])).split('\n').filter(Boolean);
