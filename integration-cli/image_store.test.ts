@@ -49,11 +49,13 @@ test('import, tag, and rmi: untag versus delete, conflicts, dockerd messages', a
 
 test('images filters: dangling, reference, before, since, label, and --digests', async () => {
   const d = env.daemon;
-  // before/since and the order compare creation times in milliseconds: let the clock pass each
-  // image's (and the 2 ms the daemon's clock may lag) before the next import.
+  // The list is ordered by creation time in whole seconds (the API's Created): let the clock
+  // reach the second after each image's (plus the 2 ms the daemon's clock may lag) before the
+  // next import.
   const pastCreation = async (id: string): Promise<void> => {
     const created = Date.parse(await dockerOut(d, ['inspect', '-f', '{{.Created}}', id]));
-    await waitUntil('the clock to pass the creation time', async () => Date.now() > created + 2, 1000, 1);
+    const nextSecond = (Math.floor(created / 1000) + 1) * 1000;
+    await waitUntil('the clock to reach the next second', async () => Date.now() > nextSecond + 2, 5000, 5);
   };
   const a = await importAs('fa:1', ['LABEL tier=one']);
   await pastCreation(a);

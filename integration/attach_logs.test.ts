@@ -150,8 +150,9 @@ function unixNano(ts: string): string {
 
 /**
  * Runs `sh -c script` to its end, where the script calls `gate` to wait for a line on its stdin;
- * the test sends it once the output shows `after[N]`, so lines written on either side of a gate
- * are read (and timestamped) apart.
+ * the test sends it once the output shows `after[N]` and the clock has left the millisecond of
+ * the last log line (RFC 3339 `since` is read to the millisecond), so lines written on either
+ * side of a gate are read and timestamped apart.
  */
 async function runGated(script: string, after: string[]): Promise<string> {
   const { Id } = await env.client.containerCreate({
@@ -168,6 +169,14 @@ async function runGated(script: string, after: string[]): Promise<string> {
   await env.client.containerStart(Id);
   for (const text of after) {
     await out.until(`the output to show ${JSON.stringify(text)}`, (o) => (o.stdout + o.stderr).includes(text));
+    const logged = await waitFor('the line in the log', async () => {
+      const l = await env.client.containerLogs(Id, { timestamps: true });
+      const lines = (l.stdout.toString() + l.stderr.toString()).split('\n');
+      return lines.find((x) => x.endsWith(` ${text.trimEnd()}`));
+    });
+    // The stamp to the millisecond, plus the 2 ms the daemon's clock may lag this one.
+    const ms = Date.parse(`${logged.slice(0, 23)}Z`);
+    await waitFor('the clock to leave that millisecond', () => Date.now() > ms + 2, 1000, 1);
     h.conn.write('\n');
   }
   assert.equal((await within(20_000, exited, 'gated container')).StatusCode, 0);
