@@ -2,9 +2,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as delay } from 'node:timers/promises';
 import { useDaemon } from '../integration/harness.js';
 import { importBusybox } from '../integration/fixtures.js';
+import { msAfter, msBefore, subscribeEvents, type EventFeed } from '../integration/helpers.js';
+import type { EventMessage } from '../src/client/client.js';
 import { dockerBackground, dockerFails, dockerOk, dockerOut, waitUntil, within } from './helpers.js';
 
 const ctx = useDaemon({ setup: async (d) => void (await importBusybox(d)) });
@@ -12,16 +13,25 @@ const ctx = useDaemon({ setup: async (d) => void (await importBusybox(d)) });
 const FMT = '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}';
 
 /** Unix seconds with a fractional part, as the CLI accepts for --since/--until. */
-const now = () => (Date.now() / 1000).toFixed(3);
+const secs = (d: Date): string => (d.getTime() / 1000).toFixed(3);
+
+/**
+ * The --since/--until window around what a feed has seen, up to the event `last` matches
+ * (waited for), by the daemon's own timestamps.
+ */
+async function window(feed: EventFeed, what: string, last: (e: EventMessage) => boolean): Promise<{ since: string; until: string }> {
+  const end = await feed.next(what, last);
+  feed.close();
+  return { since: secs(msBefore(feed.events[0]!)), until: secs(msAfter(end)) };
+}
 
 test('a container\'s life as events: create, attach, start, die with exitCode, rename, destroy', async () => {
-  const since = now();
+  const feed = await subscribeEvents(ctx.client, { type: ['container'] });
   await dockerFails(ctx.daemon, ['run', '--name', 'ev1', '-l', 'team=a', 'busybox', 'sh', '-c', 'exit 3'], 3);
   const id = await dockerOut(ctx.daemon, ['inspect', '-f', '{{.Id}}', 'ev1']);
   await dockerOk(ctx.daemon, ['rename', 'ev1', 'ev2']);
   await dockerOk(ctx.daemon, ['rm', 'ev2']);
-  await delay(20);
-  const until = now();
+  const { since, until } = await window(feed, 'the destroy', (e) => e.Actor.ID === id && e.Action === 'destroy');
   const lines = (await dockerOut(ctx.daemon, ['events', '--since', since, '--until', until, '--filter', 'type=container', '--format', FMT])).split('\n');
   assert.deepEqual(lines, [
     'container create ev1',
@@ -66,15 +76,19 @@ test('a container\'s life as events: create, attach, start, die with exitCode, r
 });
 
 test('kill, stop, exec and restart events', async () => {
-  const since = now();
+  const feed = await subscribeEvents(ctx.client, { container: ['ev3'] });
   await dockerOk(ctx.daemon, ['run', '-d', '--name', 'ev3', 'busybox', 'sleep', '300']);
   await dockerOk(ctx.daemon, ['exec', 'ev3', 'true']);
-  await dockerOk(ctx.daemon, ['kill', '-s', 'USR2', 'ev3']).catch(() => undefined);
-  await dockerOk(ctx.daemon, ['start', 'ev3']).catch(() => undefined);
+  await dockerOk(ctx.daemon, ['kill', '-s', 'USR2', 'ev3']);
+  await dockerOk(ctx.daemon, ['start', 'ev3']);
   await dockerOk(ctx.daemon, ['restart', '-t', '0', 'ev3']);
   await dockerOk(ctx.daemon, ['stop', '-t', '0', 'ev3']);
-  await delay(20);
-  const until = now();
+  // Removing it marks the end: once its destroy is in, so is every earlier event; the window
+  // ends at the last stop (a whole CLI run before the destroy).
+  await dockerOk(ctx.daemon, ['rm', 'ev3']);
+  await feed.next('the destroy', (e) => e.Action === 'destroy');
+  const lastStop = feed.events.filter((e) => e.Action === 'stop').at(-1)!;
+  const { since, until } = await window(feed, 'the last stop', (e) => e === lastStop);
   const actions = (await dockerOut(ctx.daemon, ['events', '--since', since, '--until', until, '--filter', 'container=ev3', '--format', '{{.Action}} {{.Actor.Attributes.signal}}'])).split('\n');
   assert.equal(actions[0], 'create <no value>');
   assert.equal(actions[1], 'start <no value>');
@@ -82,13 +96,13 @@ test('kill, stop, exec and restart events', async () => {
   assert.match(actions[3]!, /^exec_start: true /);
   assert.match(actions[4]!, /^exec_die /);
   assert.equal(actions[5], 'kill 12');
-  // USR2 kills sleep: die, then start again, then restart (kill 15, die, stop? start, restart), then stop.
+  // USR2 leaves sleep (PID 1, no handler) running, so the start is a no-op; then restart (kill 15,
+  // kill 9, die, start, restart), then stop.
   assert.ok(actions.includes('restart <no value>'), actions.join('\n'));
   assert.ok(actions.includes('kill 15'), actions.join('\n'));
   assert.equal(actions[actions.length - 1], 'stop <no value>');
   const execDie = await dockerOut(ctx.daemon, ['events', '--since', since, '--until', until, '--filter', 'event=exec_die', '--format', '{{.Actor.Attributes.exitCode}} {{.Actor.Attributes.name}}']);
   assert.equal(execDie, '0 ev3');
-  await dockerOk(ctx.daemon, ['rm', '-f', 'ev3']);
 });
 
 test('events streams new events until interrupted; --until in the future ends it', async () => {
@@ -109,11 +123,16 @@ test('events streams new events until interrupted; --until in the future ends it
   }
   await within('events to exit on SIGINT', stream.exited, 5000);
 
-  const until = (Date.now() / 1000 + 1.5).toFixed(3);
-  const bounded = dockerBackground(ctx.daemon, ['events', '--since', now(), '--until', until, '--format', FMT]);
+  // The create is in the past when the CLI asks (replayed from since), whenever the CLI gets
+  // there; until is later, and the stream ends by itself then.
+  const feed = await subscribeEvents(ctx.client, { container: ['ev4'] });
   await dockerOk(ctx.daemon, ['create', '--name', 'ev4', 'busybox']);
-  assert.equal(await within('events --until to end by itself', bounded.exited, 10_000), 0);
-  assert.match(bounded.stdout(), /^container create ev4$/m);
+  const created = await feed.next('the create', (e) => e.Action === 'create');
+  feed.close();
+  const until = secs(new Date(Date.now() + 1500));
+  const bounded = dockerBackground(ctx.daemon, ['events', '--since', secs(msBefore(created)), '--until', until, '--filter', 'container=ev4', '--format', FMT]);
+  assert.equal(await within('events --until to end by itself', bounded.exited, 30_000), 0);
+  assert.equal(bounded.stdout(), 'container create ev4\n');
   await dockerOk(ctx.daemon, ['rm', 'ev4']);
 });
 

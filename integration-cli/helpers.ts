@@ -118,7 +118,7 @@ export async function within<T>(what: string, p: Promise<T>, ms: number): Promis
 
 // --- pseudo-terminal -----------------------------------------------------------------------
 
-export type PtyStep = { send: string } | { expect: string; timeoutMs?: number } | { sleepMs: number };
+export type PtyStep = { send: string } | { expect: string; timeoutMs?: number };
 
 export interface PtyResult {
   /** Everything the terminal showed (with the echo of what was typed, \r\n line ends). */
@@ -177,10 +177,6 @@ error = None
 for step in spec['steps']:
     if 'send' in step:
         os.write(fd, step['send'].encode())
-    elif 'sleepMs' in step:
-        end = time.time() + step['sleepMs'] / 1000
-        while time.time() < end:
-            pump(end)
     else:
         rx = re.compile(step['expect'].encode())
         end = time.time() + step.get('timeoutMs', 10000) / 1000

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import * as tar from 'tar-stream';
 import { useDaemon } from '../integration/harness.js';
 import { busyboxRootfsTar } from '../integration/fixtures.js';
+import { msAfter, subscribeEvents } from '../integration/helpers.js';
 import { dockerFails, dockerOk, dockerOut, waitUntil } from './helpers.js';
 
 const env = useDaemon();
@@ -31,6 +32,7 @@ test('commit: new layer, parent, config changes, author, comment, history, event
   const base = await dockerOut(d, ['import', '-c', 'CMD ["sh"]', '-c', 'ENV KEEP=1', await busyboxRootfsTar(), 'busybox:latest']);
   await dockerOk(d, ['run', '--name', 'c1', 'busybox', 'sh', '-c', 'echo hi > /hello && rm /bin/vi']);
   assert.deepEqual((await dockerOut(d, ['diff', 'c1'])).split('\n'), ['C /bin', 'D /bin/vi', 'A /hello']);
+  const commits = await subscribeEvents(env.client, { event: ['commit'] });
   const id = await dockerOut(d, ['commit', '-a', 'Ann <a@b>', '-m', 'two files', '-c', 'ENV FOO=bar', '-c', 'CMD ["cat","/hello"]', '-c', 'LABEL x=y', 'c1', 'committed:v1']);
   assert.match(id, /^sha256:[0-9a-f]{64}$/);
   const [img] = JSON.parse(await dockerOut(d, ['inspect', 'committed:v1'])) as Record<string, any>[];
@@ -43,7 +45,11 @@ test('commit: new layer, parent, config changes, author, comment, history, event
   assert.equal(await dockerOut(d, ['run', '--rm', 'committed:v1']), 'hi');
   const hist = (await dockerOut(d, ['history', '--format', '{{.CreatedBy}}|{{.Comment}}|{{.Size}}', 'committed:v1'])).split('\n');
   assert.equal(hist[0], 'sh -c echo hi > /hello && rm /bin/vi|two files|3B');
-  const ev = await dockerOut(d, ['events', '--since', '0', '--until', `${Math.floor(Date.now() / 1000) + 1}`, '--filter', 'event=commit', '--format', '{{.Actor.Attributes.imageRef}}']);
+  // Replayed up to the commit event's own time.
+  const commit = await commits.next('the commit event', () => true);
+  commits.close();
+  const until = (msAfter(commit).getTime() / 1000).toFixed(3);
+  const ev = await dockerOut(d, ['events', '--since', '0', '--until', until, '--filter', 'event=commit', '--format', '{{.Actor.Attributes.imageRef}}']);
   assert.match(ev, /committed:v1/);
 
   // Unchanged container: an empty layer, recorded as such in history.

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useDaemon } from '../integration/harness.js';
 import { busyboxRootfsTar } from '../integration/fixtures.js';
-import { dockerFails, dockerOk, dockerOut } from './helpers.js';
+import { dockerFails, dockerOk, dockerOut, waitUntil } from './helpers.js';
 
 const env = useDaemon();
 
@@ -49,10 +49,18 @@ test('import, tag, and rmi: untag versus delete, conflicts, dockerd messages', a
 
 test('images filters: dangling, reference, before, since, label, and --digests', async () => {
   const d = env.daemon;
+  // The list is ordered by creation time in whole seconds (the API's Created): let the clock
+  // reach the second after each image's (plus the 2 ms the daemon's clock may lag) before the
+  // next import.
+  const pastCreation = async (id: string): Promise<void> => {
+    const created = Date.parse(await dockerOut(d, ['inspect', '-f', '{{.Created}}', id]));
+    const nextSecond = (Math.floor(created / 1000) + 1) * 1000;
+    await waitUntil('the clock to reach the next second', async () => Date.now() > nextSecond + 2, 5000, 5);
+  };
   const a = await importAs('fa:1', ['LABEL tier=one']);
-  await new Promise((r) => setTimeout(r, 1100));
+  await pastCreation(a);
   const b = await importAs('fb:1', ['LABEL tier=two']);
-  await new Promise((r) => setTimeout(r, 1100));
+  await pastCreation(b);
   const c = await importAs('fc:1');
   const q = async (...args: string[]): Promise<string[]> =>
     (await dockerOut(d, ['images', '-q', '--no-trunc', ...args])).split('\n').filter(Boolean);

@@ -14,7 +14,6 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import http from 'node:http';
 import net from 'node:net';
-import { setTimeout as delay } from 'node:timers/promises';
 import { readFile } from 'node:fs/promises';
 import { startDaemon, type Daemon } from '../integration/harness.js';
 import { importBusybox } from '../integration/fixtures.js';
@@ -355,7 +354,6 @@ t('berthd restart: a running container keeps its address and published port', as
   await waitUntil('port released', async () => (await httpGet(port).then(() => false, () => true)));
   await dockerOk(d(), ['start', 'keep']);
   assert.match(await getWhenReady(port), /^hello from/);
-  await delay(10);
 });
 
 t('docker-compose (1.29): two services on a network, a published port, an alias; down cleans up', async (): Promise<void> => {

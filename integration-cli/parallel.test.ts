@@ -7,7 +7,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mountsUnder, useDaemon } from '../integration/harness.js';
 import { importBusybox } from '../integration/fixtures.js';
-import { dockerOk, dockerOut, show } from './helpers.js';
+import { dockerOk, dockerOut, show, waitUntil } from './helpers.js';
 
 const ctx = useDaemon({ setup: async (d) => void (await importBusybox(d)) });
 
@@ -22,10 +22,10 @@ test(`${N} parallel run -d, then ${N} parallel rm -f`, async () => {
   const ids = new Set(runs.map((r) => r.stdout.trim()));
   assert.equal(ids.size, N);
   assert.equal((await dockerOut(ctx.daemon, ['ps', '-q', '--filter', 'label=par=1'])).split('\n').length, N);
-  // Each has its own output.
+  // Each has its own output (once the daemon has read it from the container).
   for (const [i, n] of names.entries()) {
-    const out = await dockerOut(ctx.daemon, ['logs', n]);
-    assert.ok(out === `hello-${i}` || out === '', `${n}: ${out}`);
+    const out = await waitUntil(`${n} to log its line`, async () => await dockerOut(ctx.daemon, ['logs', n]));
+    assert.equal(out, `hello-${i}`, n);
   }
 
   const rms = await Promise.all(names.map((n) => ctx.daemon.docker(['rm', '-f', n], { timeoutMs: 120_000 })));

@@ -4,8 +4,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
 import { useDaemon } from '../integration/harness.js';
 import { importBusybox } from '../integration/fixtures.js';
+import { waitRegistered } from '../integration/helpers.js';
 import { dockerBackground, dockerOk, dockerOut, inspectField, waitLogs, waitUntil, within } from './helpers.js';
 
 const ctx = useDaemon({ setup: async (d) => void (await importBusybox(d)) });
@@ -43,10 +45,12 @@ for (const kill of [false, true]) {
       await waitUntil('logs -f to show new lines', async () => follow.stdout().split('\n').some((l) => Number(l) > n + 2), 10_000, 100);
       // exec works in the restored container.
       assert.equal(await dockerOut(ctx.daemon, ['exec', name, 'echo', 'exec-ok']), 'exec-ok');
-      // A waiter set up before the stop gets the exit code.
+      // A waiter set up before the stop gets the exit code: next-exit answers only for an exit
+      // after it is registered, and it is once its headers are in. The CLI waits too.
+      const registered = await waitRegistered(ctx.client, name, 'next-exit');
       const waiter = dockerBackground(ctx.daemon, ['wait', name]);
-      await new Promise((r) => setTimeout(r, 200));
       assert.equal(await dockerOut(ctx.daemon, ['stop', name]), name);
+      assert.equal((await within('the registered wait to return', registered.exited, 10_000)).StatusCode, 3);
       assert.equal(await within('wait to return', waiter.exited, 10_000), 0);
       assert.equal(waiter.stdout().trim(), '3');
       assert.equal(await within('logs -f to end', follow.exited, 10_000), 0);
@@ -61,11 +65,13 @@ for (const kill of [false, true]) {
 }
 
 test('a container that exits while berthd is down shows its real exit code', async () => {
-  await dockerOk(ctx.daemon, ['run', '-d', '--name', 'exits-meanwhile', 'busybox', 'sh', '-c', 'echo started; sleep 1; exit 42']);
+  // Exits once /tmp/go appears in its root, which the test creates while berthd is down.
+  await dockerOk(ctx.daemon, ['run', '-d', '--name', 'exits-meanwhile', 'busybox', 'sh', '-c', 'echo started; while [ ! -e /tmp/go ]; do sleep 0.05; done; exit 42']);
   await waitLogs(ctx.daemon, 'exits-meanwhile', 'started');
   const pid = Number(await inspectField(ctx.daemon, 'exits-meanwhile', '{{.State.Pid}}'));
   await ctx.daemon.stop({ kill: true });
   // Let it finish while nobody watches.
+  await writeFile(`/proc/${pid}/root/tmp/go`, '');
   await waitUntil('the container process to exit', async () => !processAlive(pid), 10_000, 100);
   await ctx.daemon.restart();
   assert.equal(await inspectField(ctx.daemon, 'exits-meanwhile', '{{.State.Status}} {{.State.ExitCode}} {{.State.Running}}'), 'exited 42 false');

@@ -6,42 +6,53 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { useDaemon } from '../integration/harness.js';
 import { importBusybox } from '../integration/fixtures.js';
+import { msAfter, msBefore, subscribeEvents, type EventFeed } from '../integration/helpers.js';
+import type { EventMessage } from '../src/client/client.js';
 import { dockerFails, dockerOk, dockerOut, inspectField, show, waitStatus, waitUntil } from './helpers.js';
 
 // live-restore off: SIGTERM to berthd stops the containers, and restart policies bring them back.
 const ctx = useDaemon({ config: { 'live-restore': false }, setup: async (d) => void (await importBusybox(d)) });
 
-const nowSecs = async (): Promise<string> => (Date.now() / 1000).toFixed(3);
+/** Starts recording `name`'s events (through the API); subscribed when this resolves. */
+const record = (name: string): Promise<EventFeed> => subscribeEvents(ctx.client, { container: [name] });
 
-async function events(name: string, since: string): Promise<string[]> {
-  const until = (Date.now() / 1000 + 0.5).toFixed(3);
-  const out = await dockerOut(ctx.daemon, ['events', '--since', since, '--until', until, '--filter', `container=${name}`, '--format', '{{.Type}} {{.Action}}']);
+const secs = (d: Date): string => (d.getTime() / 1000).toFixed(3);
+
+/**
+ * Waits until the feed has an event `last` matches, then asks `docker events` for `name`'s
+ * events between the feed's first event and that one, by the daemon's own timestamps.
+ */
+async function events(feed: EventFeed, name: string, what: string, last: (e: EventMessage) => boolean): Promise<string[]> {
+  const end = await feed.next(what, last);
+  feed.close();
+  const out = await dockerOut(ctx.daemon, ['events', '--since', secs(msBefore(feed.events[0]!)), '--until', secs(msAfter(end)), '--filter', `container=${name}`, '--format', '{{.Type}} {{.Action}}']);
   return out.split('\n').filter(Boolean);
 }
 
 test('on-failure:2 restarts a failing container twice, always until stopped', async () => {
   const d = ctx.daemon;
-  const since = await nowSecs();
+  const onfail = await record('onfail');
+  const always = await record('always');
   await dockerOk(d, ['run', '--network', 'none', '-d', '--name', 'onfail', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'exit 3']);
   await dockerOk(d, ['run', '--network', 'none', '-d', '--name', 'always', '--restart', 'always', 'busybox', 'sh', '-c', 'exit 0']);
-  await waitUntil('on-failure to give up', async () =>
-    (await inspectField(d, 'onfail', '{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}}')) === '2 exited 3', 15_000);
-  // Still exited a moment later: no third restart.
-  await delay(500);
-  assert.equal(await inspectField(d, 'onfail', '{{.RestartCount}} {{.State.Status}}'), '2 exited');
-  const ev = await events('onfail', since);
+  // The restart decision is taken before the die event goes out: after the third die the
+  // container is exited, not restarting, so no third restart is coming.
+  const dies = (f: EventFeed) => f.events.filter((e) => e.Action === 'die');
+  const ev = await events(onfail, 'onfail', 'the third die', (e) => dies(onfail).indexOf(e) === 2);
+  assert.equal(await inspectField(d, 'onfail', '{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}}'), '2 exited 3');
   assert.equal(ev.filter((e) => e === 'container start').length, 3, ev.join('\n'));
   assert.equal(ev.filter((e) => e === 'container die').length, 3, ev.join('\n'));
 
   // always: the count keeps growing, even for exit 0.
   await waitUntil('always to restart 3 times', async () => Number(await inspectField(d, 'always', '{{.RestartCount}}')) >= 3, 15_000);
   await dockerOk(d, ['stop', '-t', '1', 'always']);
+  // The stop event comes once the stop is done and any pending restart canceled.
+  await always.next('the stop', (e) => e.Action === 'stop');
+  always.close();
   const count = await inspectField(d, 'always', '{{.RestartCount}}');
   assert.equal(await inspectField(d, 'always', '{{.State.Status}} {{.State.Restarting}}'), 'exited false');
-  await delay(600);
   assert.equal(await inspectField(d, 'always', '{{.RestartCount}} {{.State.Status}}'), `${count} exited`);
   // A user start resets the count.
   await dockerOk(d, ['start', 'always']);
@@ -78,7 +89,7 @@ test('restart policies across a berthd restart (live-restore off)', async () => 
 
 test('a health check goes healthy, then unhealthy', async () => {
   const d = ctx.daemon;
-  const since = await nowSecs();
+  const feed = await record('hc');
   await dockerOk(d, ['run', '--network', 'none', '-d', '--name', 'hc', '--health-cmd', 'test -f /tmp/ok', '--health-interval', '200ms',
     '--health-timeout', '2s', '--health-retries', '2', 'busybox', 'sh', '-c', 'touch /tmp/ok; exec sleep 600']);
   assert.match(await dockerOut(d, ['ps', '--filter', 'name=hc', '--format', '{{.Status}}']), /^Up .*\((health: starting|healthy)\)$/);
@@ -92,7 +103,7 @@ test('a health check goes healthy, then unhealthy', async () => {
   assert.match(await dockerOut(d, ['ps', '--filter', 'name=hc', '--format', '{{.Status}}']), /\(unhealthy\)$/);
   const log = JSON.parse(await inspectField(d, 'hc', '{{json .State.Health}}')) as { FailingStreak: number; Log: { ExitCode: number }[] };
   assert.ok(log.FailingStreak >= 2 && log.Log.length > 0 && log.Log.length <= 5, JSON.stringify(log));
-  const ev = await events('hc', since);
+  const ev = await events(feed, 'hc', 'unhealthy', (e) => e.Action === 'health_status: unhealthy');
   assert.ok(ev.includes('container health_status: healthy'), ev.join('\n'));
   assert.ok(ev.includes('container health_status: unhealthy'), ev.join('\n'));
   await dockerOk(d, ['rm', '-f', 'hc']);
@@ -100,11 +111,11 @@ test('a health check goes healthy, then unhealthy', async () => {
 
 test('a memory hog is OOM-killed: OOMKilled true, exit 137', async () => {
   const d = ctx.daemon;
-  const since = await nowSecs();
+  const feed = await record('oom');
   const r = await d.docker(['run', '--network', 'none', '--name', 'oom', '--memory', '16m', '--memory-swap', '16m', 'busybox', 'sh', '-c', 'x=aaaaaaaa; while true; do x=$x$x; done'], { timeoutMs: 30_000 });
   assert.equal(r.code, 137, show(['run', '--network', 'none', 'oom'], r));
   assert.equal(await inspectField(d, 'oom', '{{.State.OOMKilled}} {{.State.ExitCode}} {{.HostConfig.Memory}}'), `true 137 ${16 * 1024 * 1024}`);
-  const ev = await events('oom', since);
+  const ev = await events(feed, 'oom', 'the die', (e) => e.Action === 'die');
   assert.ok(ev.includes('container oom'), ev.join('\n'));
   await dockerOk(d, ['rm', 'oom']);
 });
@@ -121,29 +132,33 @@ test('docker stats --no-stream of a busy container; pause and unpause freeze a c
   // One-shot through the API has no precpu.
   await dockerOk(d, ['rm', '-f', 'busy']);
 
-  const since = await nowSecs();
-  await dockerOk(d, ['run', '--network', 'none', '-d', '--name', 'ctr', 'busybox', 'sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i; sleep 0.05; done']);
-  const last = async () => Number((await dockerOut(d, ['logs', '--tail', '1', 'ctr'])) || 0);
+  const feed = await record('ctr');
+  const counter = ['busybox', 'sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i; sleep 0.05; done'];
+  await dockerOk(d, ['run', '--network', 'none', '-d', '--name', 'ctr', ...counter]);
+  // A second counter that is never paused shows time going by for the containers.
+  await dockerOk(d, ['run', '--network', 'none', '-d', '--name', 'ref', ...counter]);
+  const last = async (name = 'ctr') => Number((await dockerOut(d, ['logs', '--tail', '1', name])) || 0);
   await waitUntil('counting', async () => (await last()) > 3);
   await dockerOk(d, ['pause', 'ctr']);
   assert.equal(await inspectField(d, 'ctr', '{{.State.Status}} {{.State.Paused}}'), 'paused true');
   assert.match(await dockerOut(d, ['ps', '--filter', 'name=ctr', '--format', '{{.Status}}']), /^Up .* \(Paused\)$/);
   await dockerFails(d, ['pause', 'ctr'], 1, 'is already paused');
   const a = await last();
-  await delay(400);
+  const ref = await last('ref');
+  await waitUntil('the reference counter to count on', async () => (await last('ref')) > ref + 5);
   assert.equal(await last(), a, 'the counter is frozen while paused');
   await dockerOk(d, ['unpause', 'ctr']);
   await waitUntil('counting again', async () => (await last()) > a + 2);
   assert.equal(await inspectField(d, 'ctr', '{{.State.Status}}'), 'running');
   await dockerFails(d, ['unpause', 'ctr'], 1, 'is not paused');
-  const ev = await events('ctr', since);
+  const ev = await events(feed, 'ctr', 'the unpause', (e) => e.Action === 'unpause');
   assert.ok(ev.includes('container pause') && ev.includes('container unpause'), ev.join('\n'));
-  await dockerOk(d, ['rm', '-f', 'ctr']);
+  await dockerOk(d, ['rm', '-f', 'ctr', 'ref']);
 });
 
 test('docker update --memory changes a running container\'s limit', async () => {
   const d = ctx.daemon;
-  const since = await nowSecs();
+  const feed = await record('upd');
   const id = await dockerOut(d, ['run', '--network', 'none', '-d', '--name', 'upd', '--memory', '32m', 'busybox', 'sleep', '600']);
   await dockerOk(d, ['update', '--memory', '64m', '--memory-swap', '128m', '--restart', 'on-failure:3', 'upd']);
   assert.equal(await inspectField(d, 'upd', '{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}'),
@@ -154,7 +169,7 @@ test('docker update --memory changes a running container\'s limit', async () => 
   assert.equal(limit, String(64 * 1024 * 1024));
   // dockerd's conflict: a memory limit above the swap limit needs a new swap limit.
   await dockerFails(d, ['update', '--memory', '256m', 'upd'], 1, 'Memory limit should be smaller than already set memoryswap limit');
-  const ev = await events('upd', since);
+  const ev = await events(feed, 'upd', 'the update', (e) => e.Action === 'update');
   assert.ok(ev.includes('container update'), ev.join('\n'));
   await dockerOk(d, ['rm', '-f', 'upd']);
 });

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useDaemon } from '../integration/harness.js';
 import { busyboxRootfsTar, importBusybox } from '../integration/fixtures.js';
+import { msAfter, msBefore, subscribeEvents } from '../integration/helpers.js';
 import { dockerFails, dockerOk, dockerOut, inspectField, show } from './helpers.js';
 
 const ctx = useDaemon({ setup: async (d) => void (await importBusybox(d)) });
@@ -261,14 +262,19 @@ test('--read-only leaves volumes, binds and tmpfs writable', async () => {
 
 test('volume events, and volumes in docker system df', async () => {
   const d = ctx.daemon;
-  const since = String(Math.floor(Date.now() / 1000) - 1);
+  const feed = await subscribeEvents(ctx.client, { type: ['volume'] });
   await dockerOk(d, ['run', '--rm', '-v', 'ev-vol:/data', 'busybox', 'sh', '-c', 'head -c 4096 /dev/zero > /data/f']);
   const df = JSON.parse(await dockerOut(d, ['system', 'df', '-v', '--format', '{{json .Volumes}}'])) as { Name: string; Size: string; Links: number | string }[];
   const dfv = df.find((v) => v.Name === 'ev-vol');
   assert.ok(dfv, JSON.stringify(df));
   assert.equal(dfv.Size, '4.096kB');
   await dockerOk(d, ['volume', 'rm', 'ev-vol']);
-  const until = String(Math.floor(Date.now() / 1000) + 1);
+  // The window from the daemon's own timestamps: the first volume event to the destroy.
+  const destroy = await feed.next('the destroy', (e) => e.Action === 'destroy' && e.Actor.ID === 'ev-vol');
+  feed.close();
+  const secs = (t: Date): string => (t.getTime() / 1000).toFixed(3);
+  const since = secs(msBefore(feed.events[0]!));
+  const until = secs(msAfter(destroy));
   const ev = await dockerOut(d, ['events', '--since', since, '--until', until, '--filter', 'type=volume', '--format', '{{.Action}} {{.Actor.ID}} {{.Actor.Attributes.container}}']);
   const mine = ev.split('\n').filter((l) => l.includes(' ev-vol'));
   assert.deepEqual(mine.map((l) => l.split(' ').slice(0, 2).join(' ')), ['create ev-vol', 'mount ev-vol', 'unmount ev-vol', 'destroy ev-vol']);

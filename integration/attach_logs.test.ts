@@ -3,11 +3,11 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as delay } from 'node:timers/promises';
+import { readdir, readlink } from 'node:fs/promises';
 import { useDaemon } from './harness.js';
 import { importBusybox } from './fixtures.js';
-import { raw, rejectsApi, runDetached, runToExit, waitFor, within } from './helpers.js';
-import { MEDIA_MULTIPLEXED_STREAM, MEDIA_RAW_STREAM, collectOutput } from '../src/client/client.js';
+import { raw, rejectsApi, runDetached, runToExit, waitFor, waitRegistered, watchOutput, within } from './helpers.js';
+import { MEDIA_MULTIPLEXED_STREAM, MEDIA_RAW_STREAM } from '../src/client/client.js';
 
 const env = useDaemon({ setup: (d) => importBusybox(d).then(() => undefined) });
 
@@ -26,15 +26,16 @@ test('attach before start: stdin is forwarded, output is framed, StdinOnce close
     assert.equal(h.headers['content-type'], MEDIA_MULTIPLEXED_STREAM);
     assert.equal(h.multiplexed, true);
     const output = h.collect();
-    const waited = env.client.containerWait(Id, 'next-exit');
+    const { exited } = await waitRegistered(env.client, Id);
     await env.client.containerStart(Id);
     h.conn.write('one\ntwo\n');
-    await delay(100);
+    // Both lines handled before stdin closes: the log shows the second answer.
+    await waitFor('the second line answered', async () => (await env.client.containerLogs(Id)).stdout.toString().includes('out:two\n'));
     h.closeWrite();
     const out = await within(10_000, output, 'attach output');
     assert.equal(out.stdout.toString(), 'out:one\nout:two\ndone\n');
     assert.equal(out.stderr.toString(), 'err:one\nerr:two\n');
-    assert.equal((await within(10_000, waited)).StatusCode, 0, 'EOF on stdin ended the process');
+    assert.equal((await within(10_000, exited)).StatusCode, 0, 'EOF on stdin ended the process');
     // Everything went to the log too.
     const logs = await env.client.containerLogs(Id);
     assert.equal(logs.stdout.toString(), 'out:one\nout:two\ndone\n');
@@ -68,23 +69,29 @@ test('attach with a TTY is a raw stream', async () => {
 
 test('detachKeys end the attach and leave the container running', async () => {
   const id = await runDetached(env.client, { Cmd: ['cat'], OpenStdin: true, Tty: true });
+  /**
+   * Attaches, types `word` and waits until cat has answered it (the terminal echoes the input
+   * once, cat writes it back once more), then detaches with `keys`: proof that the container
+   * and its stdin outlived whatever detach came before.
+   */
+  const echoThenDetach = async (word: string, keys: Buffer, detachKeys?: string): Promise<string> => {
+    const h = await env.client.containerAttach(id, { stdin: true, detachKeys, tty: true });
+    const out = watchOutput(h.conn, false);
+    h.conn.write(`${word}\r`);
+    await out.until(`cat to answer ${word}`, (o) => o.stdout.split(word).length - 1 >= 2);
+    h.conn.write(keys);
+    await within(5000, out.ended, `detach after ${word}`);
+    return out.stdout();
+  };
+  const ctrlXY = Buffer.from([0x18, 0x79]);
+  const ctrlPQ = Buffer.from([0x10, 0x11]);
   try {
-    const h = await env.client.containerAttach(id, { stdin: true, detachKeys: 'ctrl-x,y', tty: true });
-    const output = h.collect();
-    h.conn.write('hello\r');
-    await delay(100);
-    h.conn.write(Buffer.from([0x18, 0x79])); // ctrl-x, y
-    const out = await within(5000, output, 'detach');
-    assert.match(out.stdout.toString(), /hello/);
-    await delay(100);
+    assert.match(await echoThenDetach('hello', ctrlXY, 'ctrl-x,y'), /hello/);
+    // The default sequence is ctrl-p,ctrl-q; cat still answering shows the first detach left it running.
+    await echoThenDetach('again', ctrlPQ);
+    // And once more after the default sequence.
+    await echoThenDetach('third', ctrlXY, 'ctrl-x,y');
     assert.equal((await env.client.containerInspect(id)).State.Running, true, 'still running after detach');
-
-    // The default sequence is ctrl-p,ctrl-q.
-    const h2 = await env.client.containerAttach(id, { stdin: true, tty: true });
-    const out2 = h2.collect();
-    h2.conn.write(Buffer.from([0x10, 0x11]));
-    await within(5000, out2, 'detach with ctrl-p,ctrl-q');
-    assert.equal((await env.client.containerInspect(id)).State.Running, true);
 
     await rejectsApi(env.client.containerAttach(id, { stdin: true, detachKeys: 'ctrl-nope' }), 400, 'Invalid detach keys (ctrl-nope) provided');
   } finally {
@@ -141,10 +148,44 @@ function unixNano(ts: string): string {
   return `${sec}.${(m[2] ?? '').padEnd(9, '0')}`;
 }
 
-test('logs: timestamps, since, until, tail and stream selection', async () => {
-  const r = await runToExit(env.client, {
-    Cmd: ['sh', '-c', 'echo a; sleep 0.2; echo b; echo eb >&2; sleep 0.2; echo c; sleep 0.2; echo d'],
+/**
+ * Runs `sh -c script` to its end, where the script calls `gate` to wait for a line on its stdin;
+ * the test sends it once the output shows `after[N]` and the clock has left the millisecond of
+ * the last log line (RFC 3339 `since` is read to the millisecond), so lines written on either
+ * side of a gate are read and timestamped apart.
+ */
+async function runGated(script: string, after: string[]): Promise<string> {
+  const { Id } = await env.client.containerCreate({
+    Image: 'busybox',
+    Cmd: ['sh', '-c', `gate() { read -r _; }; ${script}`],
+    OpenStdin: true,
+    AttachStdin: true,
+    AttachStdout: true,
+    AttachStderr: true,
   });
+  const h = await env.client.containerAttach(Id, { stdin: true, stdout: true, stderr: true });
+  const out = watchOutput(h.conn, h.multiplexed);
+  const { exited } = await waitRegistered(env.client, Id);
+  await env.client.containerStart(Id);
+  for (const text of after) {
+    await out.until(`the output to show ${JSON.stringify(text)}`, (o) => (o.stdout + o.stderr).includes(text));
+    const logged = await waitFor('the line in the log', async () => {
+      const l = await env.client.containerLogs(Id, { timestamps: true });
+      const lines = (l.stdout.toString() + l.stderr.toString()).split('\n');
+      return lines.find((x) => x.endsWith(` ${text.trimEnd()}`));
+    });
+    // The stamp to the millisecond, plus the 2 ms the daemon's clock may lag this one.
+    const ms = Date.parse(`${logged.slice(0, 23)}Z`);
+    await waitFor('the clock to leave that millisecond', () => Date.now() > ms + 2, 1000, 1);
+    h.conn.write('\n');
+  }
+  assert.equal((await within(20_000, exited, 'gated container')).StatusCode, 0);
+  h.conn.destroy();
+  return Id;
+}
+
+test('logs: timestamps, since, until, tail and stream selection', async () => {
+  const r = { id: await runGated('echo a; gate 1; echo b; echo eb >&2; gate 2; echo c; gate 3; echo d', ['a\n', 'eb\n', 'c\n']) };
   try {
     const all = await env.client.containerLogs(r.id);
     assert.equal(all.stdout.toString(), 'a\nb\nc\nd\n');
@@ -205,16 +246,25 @@ test('logs: timestamps, since, until, tail and stream selection', async () => {
 });
 
 test('logs follow streams live output and ends when the container stops', async () => {
-  const { Id } = await env.client.containerCreate({ Image: 'busybox', Cmd: ['sh', '-c', 'echo start; sleep 0.7; echo middle >&2; sleep 0.3; echo end'] });
+  const { Id } = await env.client.containerCreate({
+    Image: 'busybox',
+    Cmd: ['sh', '-c', 'echo start; read -r _; echo middle >&2; echo end'],
+    OpenStdin: true,
+    AttachStdin: true,
+  });
   try {
+    const input = await env.client.containerAttach(Id, { stdin: true });
     await env.client.containerStart(Id);
-    const t0 = Date.now();
     const { stream, multiplexed } = await env.client.containerLogsStream(Id, { follow: true });
     assert.equal(multiplexed, true);
-    const out = await within(10_000, collectOutput(stream, multiplexed), 'follow to end');
-    assert.equal(out.stdout.toString(), 'start\nend\n');
-    assert.equal(out.stderr.toString(), 'middle\n');
-    assert.ok(Date.now() - t0 >= 500, 'followed the live output');
+    const out = watchOutput(stream, multiplexed);
+    await out.until('the first line', (o) => o.stdout === 'start\n');
+    // The rest is written only now, after the follow has delivered the first line.
+    input.conn.write('\n');
+    await within(10_000, out.ended, 'follow to end');
+    input.conn.destroy();
+    assert.equal(out.stdout(), 'start\nend\n');
+    assert.equal(out.stderr(), 'middle\n');
 
     // Following a stopped container returns what there is at once.
     const again = await within(3000, env.client.containerLogs(Id, { follow: true }));
@@ -227,12 +277,15 @@ test('logs follow streams live output and ends when the container stops', async 
 test('logs follow of a long-running container ends when it is stopped', async () => {
   const id = await runDetached(env.client, { Cmd: ['sh', '-c', 'echo up; while true; do sleep 0.1; done'] });
   try {
+    await waitFor('the first line', async () => (await env.client.containerLogs(id)).stdout.toString() === 'up\n');
     const { stream, multiplexed } = await env.client.containerLogsStream(id, { follow: true, tail: 1 });
-    const collected = collectOutput(stream, multiplexed);
-    await delay(300);
+    const out = watchOutput(stream, multiplexed);
+    // The tail has arrived: the daemon is following now, while the container runs.
+    await out.until('the tail', (o) => o.stdout === 'up\n');
+    assert.equal((await env.client.containerInspect(id)).State.Running, true);
     await env.client.containerStop(id, { t: 0 });
-    const out = await within(10_000, collected, 'follow end after stop');
-    assert.equal(out.stdout.toString(), 'up\n');
+    await within(10_000, out.ended, 'follow end after stop');
+    assert.equal(out.stdout(), 'up\n');
   } finally {
     await env.client.containerRemove(id, { force: true });
   }
@@ -252,16 +305,29 @@ test('logs of a container with the none driver are refused', async () => {
 test('a client hanging up on an attach does not harm the daemon', async () => {
   const r = await runToExit(env.client, { Cmd: ['sh', '-c', 'i=0; while [ $i -lt 2000 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done'] });
   try {
+    const pid = env.daemon.pid!;
+    await env.client.ping();
+    const baseline = await socketCount(pid);
     for (let i = 0; i < 5; i++) {
       const h = await env.client.containerAttach(r.id, { logs: true, stream: false });
       h.conn.destroy();
       const l = await env.client.containerLogsStream(r.id);
       l.stream.destroy();
     }
-    await delay(300);
+    // berthd has seen every hang-up once it has closed those connections.
+    await waitFor('berthd to close the abandoned connections', async () => (await socketCount(pid)) <= baseline);
     assert.equal((await env.client.ping()).body, 'OK', 'berthd is still up');
     assert.equal((await env.client.containerLogs(r.id)).stdout.toString().split('\n').length, 2001);
   } finally {
     await env.client.containerRemove(r.id).catch(() => undefined);
   }
 });
+
+/** How many sockets process `pid` holds open. */
+async function socketCount(pid: number): Promise<number> {
+  let n = 0;
+  for (const fd of await readdir(`/proc/${pid}/fd`)) {
+    if ((await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')).startsWith('socket:')) n++;
+  }
+  return n;
+}

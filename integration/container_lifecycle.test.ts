@@ -3,10 +3,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as delay } from 'node:timers/promises';
 import { useDaemon } from './harness.js';
 import { importBusybox } from './fixtures.js';
-import { raw, rejectsApi, removeAll, runDetached, runToExit, waitFor, within } from './helpers.js';
+import { raw, rejectsApi, removeAll, runDetached, runToExit, subscribeEvents, waitFor, waitRegistered, within } from './helpers.js';
 
 const env = useDaemon({
   setup: async (d) => {
@@ -51,9 +50,8 @@ test('stop with signal: the handler runs and its exit code is kept', async () =>
   const id = await runDetached(env.client, { Cmd: TRAPPER });
   try {
     await waitReady(id);
-    const t0 = Date.now();
-    await env.client.containerStop(id, { signal: 'SIGUSR1', t: 10 });
-    assert.ok(Date.now() - t0 < 5000, 'stopped by the signal, not by the timeout');
+    // A timeout far beyond the bound: only the signal can stop it in time.
+    await within(60_000, env.client.containerStop(id, { signal: 'SIGUSR1', t: 600 }), 'stop by the signal, not by the timeout');
     const c = await env.client.containerInspect(id);
     assert.equal(c.State.Running, false);
     assert.equal(c.State.ExitCode, 7);
@@ -79,35 +77,42 @@ test('stop sends SIGTERM by default, and StopSignal from the config', async () =
 });
 
 test('stop with t kills after the timeout when the signal is ignored', async () => {
-  // PID 1 without a handler ignores SIGTERM.
-  const id = await runDetached(env.client, { Cmd: ['sleep', '300'] });
+  // PID 1 without a handler ignores SIGTERM. Its own stop timeout is far beyond the bounds
+  // below, so they hold only if the daemon uses the `t` it is given.
+  const id = await runDetached(env.client, { Cmd: ['sleep', '300'], StopTimeout: 600 });
+  const feed = await subscribeEvents(env.client, { container: [id], event: ['kill'] });
   try {
-    const t0 = Date.now();
-    await env.client.containerStop(id, { t: 1 });
-    const took = Date.now() - t0;
-    assert.ok(took >= 900 && took < 6000, `took ${took} ms`);
+    await within(60_000, env.client.containerStop(id, { t: 1 }), 'stop -t 1');
     const c = await env.client.containerInspect(id);
     assert.equal(c.State.Running, false);
     assert.equal(c.State.ExitCode, 137);
     assert.equal(c.State.Status, 'exited');
+    // SIGKILL came a whole timeout after SIGTERM, by the daemon's own clock.
+    const term = await feed.next('kill 15', (e) => e.Actor.Attributes['signal'] === '15');
+    const kill = await feed.next('kill 9', (e) => e.Actor.Attributes['signal'] === '9');
+    const gapMs = (kill.timeNano - term.timeNano) / 1e6;
+    assert.ok(gapMs >= 900, `SIGKILL ${gapMs} ms after SIGTERM`);
 
     // t=0 kills at once.
     await env.client.containerStart(id);
-    const t1 = Date.now();
-    await env.client.containerStop(id, { t: 0 });
-    assert.ok(Date.now() - t1 < 3000);
+    await within(60_000, env.client.containerStop(id, { t: 0 }), 'stop -t 0');
+    assert.equal((await env.client.containerInspect(id)).State.ExitCode, 137);
   } finally {
+    feed.close();
     await env.client.containerRemove(id, { force: true });
   }
 });
 
 test('kill: SIGKILL by default; another signal leaves it running unless handled', async () => {
   const id = await runDetached(env.client, { Cmd: TRAPPER });
-  const plain = await runDetached(env.client);
+  // Handles USR2 only: the answer to a USR2 sent after a HUP shows the HUP has been dealt with.
+  const plain = await runDetached(env.client, { Cmd: ['sh', '-c', 'trap "echo got-usr2" USR2; echo ready; while true; do sleep 0.05; done'] });
   try {
     await waitReady(id);
+    await waitReady(plain);
     await env.client.containerKill(plain, 'SIGHUP');
-    await delay(200);
+    await env.client.containerKill(plain, 'SIGUSR2');
+    await waitFor('the USR2 answer', async () => (await env.client.containerLogs(plain)).stdout.toString().includes('got-usr2'));
     assert.equal((await env.client.containerInspect(plain)).State.Running, true, 'PID 1 ignores unhandled signals');
 
     await env.client.containerKill(id, 'USR1');
@@ -149,50 +154,52 @@ test('restart gives a new process and keeps RestartCount at 0', async () => {
 });
 
 test('wait not-running returns at once for a created container, and on exit for a running one', async () => {
-  const { Id } = await env.client.containerCreate({ Image: 'busybox', Cmd: ['sh', '-c', 'sleep 0.3; exit 5'] });
+  // Exits 5 once it reads a line, so the wait below is in place while it runs.
+  const { Id } = await env.client.containerCreate({ Image: 'busybox', Cmd: ['sh', '-c', 'read -r _; exit 5'], OpenStdin: true, AttachStdin: true });
   try {
-    assert.equal((await within(3000, env.client.containerWait(Id, 'not-running'))).StatusCode, 0);
-    assert.equal((await within(3000, env.client.containerWait(Id))).StatusCode, 0, 'not-running is the default');
+    // A created container never exits by itself: these can only answer at once.
+    assert.equal((await within(20_000, env.client.containerWait(Id, 'not-running'))).StatusCode, 0);
+    assert.equal((await within(20_000, env.client.containerWait(Id))).StatusCode, 0, 'not-running is the default');
+    const input = await env.client.containerAttach(Id, { stdin: true });
     await env.client.containerStart(Id);
-    const res = await within(10_000, env.client.containerWait(Id, 'not-running'));
-    assert.equal(res.StatusCode, 5);
+    const { exited } = await waitRegistered(env.client, Id, 'not-running');
+    input.conn.write('\n');
+    // 5, not the 0 of a running container: the answer came with the exit.
+    assert.equal((await within(10_000, exited)).StatusCode, 5);
+    input.conn.destroy();
     // Once exited, it answers at once with the last exit code.
-    assert.equal((await within(3000, env.client.containerWait(Id))).StatusCode, 5);
+    assert.equal((await within(20_000, env.client.containerWait(Id))).StatusCode, 5);
   } finally {
     await env.client.containerRemove(Id, { force: true });
   }
 });
 
 test('wait next-exit registered before start returns the exit code', async () => {
-  const { Id } = await env.client.containerCreate({ Image: 'busybox', Cmd: ['sh', '-c', 'exit 9'] });
+  // Exits 9 the first time, 10 after that: each answer says which exit it came from.
+  const { Id } = await env.client.containerCreate({ Image: 'busybox', Cmd: ['sh', '-c', '[ -e /ran ] && exit 10; touch /ran; exit 9'] });
   try {
-    const waited = env.client.containerWait(Id, 'next-exit');
-    await delay(50);
+    const { exited } = await waitRegistered(env.client, Id);
     await env.client.containerStart(Id);
-    assert.equal((await within(10_000, waited)).StatusCode, 9);
+    assert.equal((await within(10_000, exited)).StatusCode, 9);
     // next-exit on an exited container waits for the next run.
-    const next = env.client.containerWait(Id, 'next-exit');
-    let settled = false;
-    void next.finally(() => (settled = true));
-    await delay(300);
-    assert.equal(settled, false, 'next-exit does not return for the previous exit');
+    const next = await waitRegistered(env.client, Id);
     await env.client.containerStart(Id);
-    assert.equal((await within(10_000, next)).StatusCode, 9);
+    assert.equal((await within(10_000, next.exited)).StatusCode, 10, 'next-exit does not return for the previous exit');
   } finally {
     await env.client.containerRemove(Id, { force: true });
   }
 });
 
 test('wait removed returns when the container is removed', async () => {
-  const id = await runDetached(env.client);
-  const waited = env.client.containerWait(id, 'removed');
-  let settled = false;
-  void waited.finally(() => (settled = true));
+  // Stopped (137) the first time; exits 4 by itself the second: the answer tells which it saw.
+  const id = await runDetached(env.client, { Cmd: ['sh', '-c', '[ -e /ran ] && exit 4; touch /ran; exec sleep 300'] });
+  const removed = await waitRegistered(env.client, id, 'removed');
   await env.client.containerStop(id, { t: 0 });
-  await delay(300);
-  assert.equal(settled, false, 'stopping is not removing');
+  const second = await waitRegistered(env.client, id);
+  await env.client.containerStart(id);
+  assert.equal((await within(10_000, second.exited)).StatusCode, 4);
   await env.client.containerRemove(id);
-  assert.equal((await within(10_000, waited)).StatusCode, 137);
+  assert.equal((await within(10_000, removed.exited)).StatusCode, 4, 'stopping is not removing');
 });
 
 test('wait answers {"StatusCode": n}, with Error only when there is one (omitempty)', async () => {
@@ -265,13 +272,14 @@ test('list: all, limit, size and every filter', async () => {
       const { Id } = await env.client.containerCreate({ Image: 'busybox', Cmd: ['true'], ...body }, { name });
       ids.push(Id);
       if (run === 'exit') {
-        const w = env.client.containerWait(Id, 'next-exit');
-        await delay(20);
+        const { exited } = await waitRegistered(env.client, Id);
         await env.client.containerStart(Id);
-        await within(10_000, w);
+        await within(10_000, exited);
       } else if (run === 'running') await env.client.containerStart(Id);
-      // Creation times must differ for before/since.
-      await delay(15);
+      // before/since compare creation times in milliseconds: let the clock pass this one's (and
+      // the 2 ms the daemon's clock may lag) so the next container is created in a later one.
+      const created = Date.parse((await env.client.containerInspect(Id)).Created);
+      await waitFor('the clock to pass the creation time', () => Date.now() > created + 2, 1000, 1);
       return Id;
     };
     const created = await mk('l-created', { Labels: { tier: 'a', color: 'red' } }, 'no');

@@ -3,10 +3,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as delay } from 'node:timers/promises';
 import { useDaemon } from './harness.js';
 import { importBusybox } from './fixtures.js';
-import { raw, waitFor, within } from './helpers.js';
+import { msAfter, msBefore, raw, subscribeEvents, waitRegistered, within, type EventFeed } from './helpers.js';
 import type { EventMessage, EventsOptions } from '../src/client/client.js';
 
 const env = useDaemon({ setup: (d) => importBusybox(d).then(() => undefined) });
@@ -17,44 +16,45 @@ async function collect(opts: EventsOptions): Promise<EventMessage[]> {
   return out;
 }
 
-/** Streams events live (with filters) until `n` arrived or `ms` passed. */
-function live(filters: Record<string, string[]>): { events: EventMessage[]; stop: () => void; ready: Promise<void> } {
-  const ac = new AbortController();
-  const events: EventMessage[] = [];
-  const ready = (async () => {
-    // Give the request a moment to be registered before acting.
-    await delay(100);
-  })();
-  void (async () => {
-    for await (const e of env.client.events({ filters, signal: ac.signal })) events.push(e);
-  })().catch(() => undefined);
-  return { events, stop: () => ac.abort(), ready };
+const actions = (list: readonly EventMessage[]) => list.map((e) => e.Action);
+const is = (id: string, action: string) => (e: EventMessage) => e.Actor.ID === id && e.Action === action;
+
+/** The feed's events published before its first event of `id` (which the feed waits for). */
+async function before(feed: EventFeed, what: string, id: string): Promise<EventMessage[]> {
+  const marker = await feed.next(what, (e) => e.Actor.ID === id);
+  return feed.events.slice(0, feed.events.indexOf(marker));
 }
 
-const actions = (list: EventMessage[]) => list.map((e) => e.Action);
-
 test('container life cycle events with dockerd attributes, replayed with since/until', async () => {
-  const t0 = new Date();
-  await delay(5);
-  const { Id } = await env.client.containerCreate({ Image: 'busybox', Cmd: ['sh', '-c', 'sleep 0.2; exit 3'], Labels: { team: 'blue' } }, { name: 'ev1' });
-  const waited = env.client.containerWait(Id, 'next-exit');
-  await delay(20);
-  await env.client.containerStart(Id);
-  await within(10_000, waited);
-  await env.client.containerRename(Id, 'ev1-renamed');
-  await env.client.containerRemove(Id);
-  await delay(5);
-  const t1 = new Date();
+  const feed = await subscribeEvents(env.client);
+  const wallBefore = Date.now();
+  let Id: string;
+  try {
+    ({ Id } = await env.client.containerCreate({ Image: 'busybox', Cmd: ['sh', '-c', 'exit 3'], Labels: { team: 'blue' } }, { name: 'ev1' }));
+    const { exited } = await waitRegistered(env.client, Id);
+    await env.client.containerStart(Id);
+    await within(10_000, exited);
+    await env.client.containerRename(Id, 'ev1-renamed');
+    await env.client.containerRemove(Id);
+    await feed.next('destroy', is(Id, 'destroy'));
+  } finally {
+    feed.close();
+  }
+  const wallAfter = Date.now();
+  // The replay window comes from the daemon's own timestamps, not from this process's clock.
+  const t0 = msBefore(feed.events.find(is(Id, 'create'))!);
+  const t1 = msAfter(feed.events.find(is(Id, 'destroy'))!);
 
   const events = await within(5000, collect({ since: t0, until: t1 }), 'replay');
   const mine = events.filter((e) => e.Actor.ID === Id);
   assert.deepEqual(actions(mine), ['create', 'start', 'die', 'rename', 'destroy']);
+  assert.deepEqual(mine, feed.events.filter((e) => e.Actor.ID === Id), 'the replay is what was streamed live');
   for (const e of mine) {
     assert.equal(e.Type, 'container');
     assert.equal(e.scope, 'local');
     assert.equal(typeof e.time, 'number');
     assert.equal(typeof e.timeNano, 'number');
-    assert.ok(e.time * 1000 >= t0.getTime() - 1000 && e.time * 1000 <= t1.getTime() + 1000);
+    assert.ok(e.time * 1000 >= wallBefore - 1000 && e.time * 1000 <= wallAfter + 1000);
     assert.equal(Math.floor(e.timeNano / 1e9), e.time);
     // The deprecated fields are still sent for container events.
     assert.equal(e.status, e.Action);
@@ -84,13 +84,20 @@ test('container life cycle events with dockerd attributes, replayed with since/u
 });
 
 test('stop produces kill (with the signal), die and stop', async () => {
-  const t0 = new Date();
-  const { Id } = await env.client.containerCreate({ Image: 'busybox', Cmd: ['sleep', '300'] });
-  await env.client.containerStart(Id);
-  await env.client.containerStop(Id, { t: 0 });
-  await env.client.containerRemove(Id);
-  await delay(5);
-  const events = (await within(5000, collect({ since: t0, until: new Date() }))).filter((e) => e.Actor.ID === Id);
+  const feed = await subscribeEvents(env.client);
+  let Id: string;
+  try {
+    ({ Id } = await env.client.containerCreate({ Image: 'busybox', Cmd: ['sleep', '300'] }));
+    await env.client.containerStart(Id);
+    await env.client.containerStop(Id, { t: 0 });
+    await env.client.containerRemove(Id);
+    await feed.next('destroy', is(Id, 'destroy'));
+  } finally {
+    feed.close();
+  }
+  const since = msBefore(feed.events.find(is(Id, 'create'))!);
+  const until = msAfter(feed.events.find(is(Id, 'destroy'))!);
+  const events = (await within(5000, collect({ since, until }))).filter((e) => e.Actor.ID === Id);
   const acts = actions(events);
   assert.deepEqual(acts.slice(0, 2), ['create', 'start']);
   // dockerd sends the stop signal first, even with t=0, then SIGKILL.
@@ -103,80 +110,101 @@ test('stop produces kill (with the signal), die and stop', async () => {
 });
 
 test('exec events: exec_create, exec_start, exec_die with execID and exitCode', async () => {
-  const t0 = new Date();
+  const feed = await subscribeEvents(env.client);
   const { Id } = await env.client.containerCreate({ Image: 'busybox', Cmd: ['sleep', '300'] });
-  await env.client.containerStart(Id);
   try {
+    await env.client.containerStart(Id);
     const exec = await env.client.execCreate(Id, { Cmd: ['sh', '-c', 'exit 2'], AttachStdout: true });
     const h = await env.client.execStartAttached(exec.Id);
     await within(5000, h.collect());
-    await waitFor('exec exit', async () => (await env.client.execInspect(exec.Id)).ExitCode !== null);
-    await delay(50);
-    const events = (await within(5000, collect({ since: t0, until: new Date() }))).filter((e) => e.Actor.ID === Id);
+    const execDie = await feed.next('exec_die', is(Id, 'exec_die'));
+    const since = msBefore(feed.events.find(is(Id, 'create'))!);
+    const events = (await within(5000, collect({ since, until: msAfter(execDie) }))).filter((e) => e.Actor.ID === Id);
     const ex = events.filter((e) => e.Action.startsWith('exec_'));
     assert.deepEqual(actions(ex), ['exec_create: sh -c exit 2', 'exec_start: sh -c exit 2', 'exec_die']);
     for (const e of ex) assert.equal(e.Actor.Attributes['execID'], exec.Id);
     assert.equal(ex[2]!.Actor.Attributes['exitCode'], '2');
   } finally {
+    feed.close();
     await env.client.containerRemove(Id, { force: true });
   }
 });
 
 test('live events with filters: container, event, type, label', async () => {
-  const byName = live({ container: ['flt-a'] });
-  const byEvent = live({ event: ['start'] });
-  const byType = live({ type: ['container'], event: ['destroy'] });
-  const byLabel = live({ label: ['flt=yes'] });
-  const imageOnly = live({ type: ['image'] });
-  await Promise.all([byName.ready, byEvent.ready, byType.ready, byLabel.ready, imageOnly.ready]);
+  const byName = await subscribeEvents(env.client, { container: ['flt-a'] });
+  const byEvent = await subscribeEvents(env.client, { event: ['start'] });
+  const byType = await subscribeEvents(env.client, { type: ['container'], event: ['destroy'] });
+  const byLabel = await subscribeEvents(env.client, { label: ['flt=yes'] });
+  const imageOnly = await subscribeEvents(env.client, { type: ['image'] });
   try {
+    const run = async (id: string): Promise<void> => {
+      const { exited } = await waitRegistered(env.client, id);
+      await env.client.containerStart(id);
+      await within(10_000, exited);
+    };
     const a = await env.client.containerCreate({ Image: 'busybox', Cmd: ['true'], Labels: { flt: 'yes' } }, { name: 'flt-a' });
     const b = await env.client.containerCreate({ Image: 'busybox', Cmd: ['true'] }, { name: 'flt-b' });
-    for (const id of [a.Id, b.Id]) {
-      const w = env.client.containerWait(id, 'next-exit');
-      await delay(20);
-      await env.client.containerStart(id);
-      await within(10_000, w);
-    }
+    await run(a.Id);
+    await run(b.Id);
     await env.client.containerRemove(a.Id);
     await env.client.containerRemove(b.Id);
-    await waitFor('events to arrive', () => byType.events.length >= 2 && byName.events.length >= 4, 5000);
-    await delay(100);
+    // A last container that every container feed matches: events arrive on a stream in the order
+    // they were published, so once a feed has the marker's, it has everything published before.
+    const marker = await env.client.containerCreate({ Image: 'busybox', Cmd: ['true'], Labels: { flt: 'yes' } }, { name: 'flt-a' });
+    await run(marker.Id);
+    await env.client.containerRemove(marker.Id);
+    // And an image event for the image feed.
+    await env.client.imageTag('busybox', 'flt-marker', 'v1');
+    await env.client.imageRemove('flt-marker:v1');
 
-    assert.deepEqual(actions(byName.events), ['create', 'start', 'die', 'destroy']);
-    assert.ok(byName.events.every((e) => e.Actor.ID === a.Id));
+    const named = await before(byName, 'the marker by name', marker.Id);
+    assert.deepEqual(actions(named), ['create', 'start', 'die', 'destroy']);
+    assert.ok(named.every((e) => e.Actor.ID === a.Id));
     assert.deepEqual(
-      byEvent.events.map((e) => [e.Action, e.Actor.ID]),
+      (await before(byEvent, 'the marker by event', marker.Id)).map((e) => [e.Action, e.Actor.ID]),
       [
         ['start', a.Id],
         ['start', b.Id],
       ],
     );
     assert.deepEqual(
-      byType.events.map((e) => [e.Action, e.Actor.ID]),
+      (await before(byType, 'the marker by type', marker.Id)).map((e) => [e.Action, e.Actor.ID]),
       [
         ['destroy', a.Id],
         ['destroy', b.Id],
       ],
     );
-    assert.deepEqual(actions(byLabel.events), ['create', 'start', 'die', 'destroy']);
-    assert.ok(byLabel.events.every((e) => e.Actor.ID === a.Id));
-    assert.deepEqual(imageOnly.events, []);
+    const labelled = await before(byLabel, 'the marker by label', marker.Id);
+    assert.deepEqual(actions(labelled), ['create', 'start', 'die', 'destroy']);
+    assert.ok(labelled.every((e) => e.Actor.ID === a.Id));
+    await imageOnly.next('the untag', (e) => e.Action === 'untag');
+    assert.deepEqual(
+      imageOnly.events.map((e) => [e.Type, e.Action]),
+      [
+        ['image', 'tag'],
+        ['image', 'untag'],
+      ],
+    );
   } finally {
-    for (const l of [byName, byEvent, byType, byLabel, imageOnly]) l.stop();
+    for (const l of [byName, byEvent, byType, byLabel, imageOnly]) l.close();
   }
 });
 
 test('filter by container ID and by image; image events: tag, untag', async () => {
-  const t0 = new Date();
-  const { Id } = await env.client.containerCreate({ Image: 'busybox', Cmd: ['true'] });
-  await env.client.containerRemove(Id);
-  await delay(5);
-  await env.client.imageTag('busybox', 'evtag', 'v1');
-  await env.client.imageRemove('evtag:v1');
-  // until has the millisecond precision of a Date here: step past the last event's.
-  await delay(5);
-  const t1 = new Date();
+  const feed = await subscribeEvents(env.client);
+  let Id: string;
+  let untag: EventMessage;
+  try {
+    ({ Id } = await env.client.containerCreate({ Image: 'busybox', Cmd: ['true'] }));
+    await env.client.containerRemove(Id);
+    await env.client.imageTag('busybox', 'evtag', 'v1');
+    await env.client.imageRemove('evtag:v1');
+    untag = await feed.next('untag', (e) => e.Type === 'image' && e.Action === 'untag');
+  } finally {
+    feed.close();
+  }
+  const t0 = msBefore(feed.events.find(is(Id, 'create'))!);
+  const t1 = msAfter(untag);
   const byId = await within(5000, collect({ since: t0, until: t1, filters: { container: [Id] } }));
   assert.deepEqual(actions(byId), ['create', 'destroy']);
   const byShortId = await within(5000, collect({ since: t0, until: t1, filters: { container: [Id.slice(0, 12)] } }));

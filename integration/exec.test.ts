@@ -99,7 +99,8 @@ test('exec with a TTY is a raw stream on a terminal', async () => {
 });
 
 test('exec start detached runs in the background; Running and Pid while it runs', async () => {
-  const { Id } = await env.client.execCreate(cid, { Cmd: ['sh', '-c', 'sleep 0.8; exit 4'] });
+  // Runs until the test creates /tmp/detached-go, so the checks below see it running.
+  const { Id } = await env.client.execCreate(cid, { Cmd: ['sh', '-c', 'while [ ! -e /tmp/detached-go ]; do sleep 0.01; done; exit 4'] });
   const res = await raw(env.daemon.socket, 'POST', `/v1.47/exec/${Id}/start`, { body: JSON.stringify({ Detach: true, Tty: false }) });
   assert.equal(res.status, 200, res.text);
   const running = await env.client.execInspect(Id);
@@ -110,6 +111,7 @@ test('exec start detached runs in the background; Running and Pid while it runs'
   // It shows in top.
   const top = await env.client.containerTop(cid, '-o pid');
   assert.ok(top.Processes.some((p) => p[0] === String(running.Pid)));
+  await env.client.execStart((await env.client.execCreate(cid, { Cmd: ['touch', '/tmp/detached-go'] })).Id);
   const done = await waitFor('exec exit', async () => {
     const x = await env.client.execInspect(Id);
     return x.Running ? undefined : x;
@@ -120,9 +122,11 @@ test('exec start detached runs in the background; Running and Pid while it runs'
 });
 
 test('exec start twice is 409', async () => {
-  const { Id } = await env.client.execCreate(cid, { Cmd: ['sleep', '0.5'] });
+  // Runs until the test creates /tmp/twice-go: the second start comes while it runs.
+  const { Id } = await env.client.execCreate(cid, { Cmd: ['sh', '-c', 'while [ ! -e /tmp/twice-go ]; do sleep 0.01; done'] });
   await env.client.execStart(Id);
   await rejectsApi(env.client.execStart(Id), 409, `Error: Exec command ${Id} is already running`);
+  await env.client.execStart((await env.client.execCreate(cid, { Cmd: ['touch', '/tmp/twice-go'] })).Id);
   await waitFor('exit', async () => (await env.client.execInspect(Id)).ExitCode !== null);
   await rejectsApi(env.client.execStart(Id), 409, `Error: Exec command ${Id} has already run`);
 });

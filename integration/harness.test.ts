@@ -5,12 +5,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import tar from 'tar-stream';
 import { busyboxApplets, busyboxRootfsTar, splitRepoTag } from './fixtures.js';
 import { killProcessesMentioning, mountsUnder, unmountUnder } from './harness.js';
+import { waitFor } from './helpers.js';
 
 test('busybox rootfs tarball has the expected layout', async () => {
   const path = await busyboxRootfsTar();
@@ -58,13 +58,19 @@ test('killProcessesMentioning kills the process tree naming a root, and nothing 
   const root = await mkdtemp('/tmp/bt-');
   try {
     // A parent naming the root with a child that does not (like a shim and its container).
-    const tree = spawn('sh', ['-c', `sleep 300 & wait; : ${root}/x`], { stdio: 'ignore' });
+    // The parent never ends by itself (not even when its child is killed first), so only
+    // SIGKILL can end it.
+    const tree = spawn('sh', ['-c', `sleep 300 & while :; do sleep 1; done; : ${root}/x`], { stdio: 'ignore' });
     const bystander = spawn('sh', ['-c', `sleep 300; : ${root}extra`], { stdio: 'ignore' });
-    await delay(100);
+    // Both shells have started their sleep: the trees are complete.
+    const child = await waitFor('the child of the tree', () => childOf(tree.pid!, 'sleep 300'));
+    await waitFor('the child of the bystander', () => childOf(bystander.pid!, 'sleep 300'));
     await killProcessesMentioning([root]);
     await new Promise((r) => (tree.exitCode !== null || tree.signalCode !== null ? r(null) : tree.once('exit', r)));
     assert.equal(tree.signalCode, 'SIGKILL');
-    assert.equal(bystander.exitCode, null, 'a path merely prefixed by the root is not ours');
+    await waitFor('the child to be gone', async () => (await cmdline(child)) !== 'sleep 300');
+    // killProcessesMentioning waits for what it killed, so a killed bystander would be reaped by now.
+    assert.deepEqual([bystander.exitCode, bystander.signalCode], [null, null], 'a path merely prefixed by the root is not ours');
     bystander.kill('SIGKILL');
   } finally {
     await rm(root, { recursive: true, force: true });
@@ -87,3 +93,16 @@ test('unmountUnder unmounts nested mounts deepest first', async (t) => {
     await rm(root, { recursive: true, force: true });
   }
 });
+
+const cmdline = async (pid: number): Promise<string> => (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').join(' ').trim();
+
+/** The PID of a child of `ppid` running `cmd`, if there is one. */
+async function childOf(ppid: number, cmd: string): Promise<number | undefined> {
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
+    // Fields resume after the command name's closing parenthesis: state, then ppid.
+    if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid && (await cmdline(Number(name))) === cmd) return Number(name);
+  }
+  return undefined;
+}

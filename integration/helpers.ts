@@ -4,7 +4,9 @@
 import http, { type IncomingHttpHeaders } from 'node:http';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ApiError, type Client, type ContainerCreateBody, type StdOutput } from '../src/client/client.js';
+import type { Readable } from 'node:stream';
+import { demux } from '../src/pkg/stdcopy.js';
+import { ApiError, jsonStream, type Client, type ContainerCreateBody, type EventMessage, type StdOutput, type WaitResponse } from '../src/client/client.js';
 
 export interface RawResponse {
   status: number;
@@ -105,16 +107,152 @@ export interface RunResult extends StdOutput {
   exitCode: number;
 }
 
+/**
+ * Sends POST /containers/{id}/wait and resolves once its headers arrive. berthd registers the
+ * wait before it flushes them, so an exit that happens after this resolves is seen by `exited`.
+ */
+export async function waitRegistered(
+  client: Client,
+  id: string,
+  condition: 'not-running' | 'next-exit' | 'removed' = 'next-exit',
+): Promise<{ exited: Promise<WaitResponse> }> {
+  const res = await client.request('POST', `/containers/${encodeURIComponent(id)}/wait`, { query: { condition } });
+  const exited = (async () => {
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as WaitResponse;
+  })();
+  // Not every caller awaits the exit; an unobserved rejection must not end the test process.
+  exited.catch(() => undefined);
+  return { exited };
+}
+
 /** Creates, starts and waits for a container; resolves with its exit code and logs. */
 export async function runToExit(client: Client, body: ContainerCreateBody, opts: { name?: string; timeoutMs?: number } = {}): Promise<RunResult> {
   const { Id } = await client.containerCreate({ Image: 'busybox:latest', ...body }, { name: opts.name });
-  const waited = client.containerWait(Id, 'next-exit');
-  // The wait's headers are flushed at once; give the request a moment to register.
-  await delay(20);
+  const { exited } = await waitRegistered(client, Id);
   await client.containerStart(Id);
-  const { StatusCode } = await within(opts.timeoutMs ?? 20_000, waited, `container ${Id.slice(0, 12)} exit`);
+  const { StatusCode } = await within(opts.timeoutMs ?? 20_000, exited, `container ${Id.slice(0, 12)} exit`);
   const logs = await client.containerLogs(Id);
   return { id: Id, exitCode: StatusCode, stdout: logs.stdout, stderr: logs.stderr };
+}
+
+/** A live /events subscription: every event received so far, and a way to wait for one. */
+export interface EventFeed {
+  readonly events: readonly EventMessage[];
+  /** Resolves with the first event (received already or later) that matches; fails after `timeoutMs`. */
+  next(what: string, match: (e: EventMessage) => boolean, timeoutMs?: number): Promise<EventMessage>;
+  close(): void;
+}
+
+/**
+ * Subscribes to GET /events and resolves once its headers arrive: berthd subscribes before it
+ * flushes them, so every event published after this resolves reaches the feed.
+ */
+export async function subscribeEvents(client: Client, filters?: Record<string, string[]>): Promise<EventFeed> {
+  const ac = new AbortController();
+  const res = await client.request('GET', '/events', { query: { filters: filters ? JSON.stringify(filters) : undefined }, signal: ac.signal });
+  const events: EventMessage[] = [];
+  const waiters = new Set<() => void>();
+  let failure: Error | undefined;
+  void (async () => {
+    try {
+      for await (const e of jsonStream<EventMessage>(res)) {
+        events.push(e);
+        for (const w of [...waiters]) w();
+      }
+      if (!ac.signal.aborted) failure = new Error('the event stream ended');
+    } catch (err) {
+      if (!ac.signal.aborted) failure = err as Error;
+    }
+    for (const w of [...waiters]) w();
+  })();
+  return {
+    events,
+    next(what, match, timeoutMs = 20_000) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          const hit = events.find(match);
+          if (hit) done(() => resolve(hit));
+          else if (failure) done(() => reject(new Error(`waiting for ${what}: ${failure!.message}`)));
+        };
+        const timer = setTimeout(() => done(() => reject(new Error(`timed out waiting for the event: ${what}`))), timeoutMs);
+        const done = (settle: () => void): void => {
+          clearTimeout(timer);
+          waiters.delete(check);
+          settle();
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    close: () => ac.abort(),
+  };
+}
+
+// berthd compares `since`/`until` in milliseconds, and `timeNano` read as a JSON number is
+// rounded to a few hundred nanoseconds: one millisecond of margin on each side keeps the event.
+/** A millisecond Date at or before an event's time (for `since`). */
+export const msBefore = (e: EventMessage): Date => new Date(Math.floor(e.timeNano / 1e6) - 1);
+/** A millisecond Date after an event's time (for `until`). */
+export const msAfter = (e: EventMessage): Date => new Date(Math.floor(e.timeNano / 1e6) + 2);
+
+/** Output read from a stream as it arrives (an attach, a followed log). */
+export interface OutputWatch {
+  stdout(): string;
+  stderr(): string;
+  /** Resolves once stdout + stderr so far satisfy `test`; fails if the stream ends first or after `timeoutMs`. */
+  until(what: string, test: (out: { stdout: string; stderr: string }) => boolean, timeoutMs?: number): Promise<void>;
+  /** Resolves when the stream ends. */
+  readonly ended: Promise<void>;
+}
+
+/** Reads `stream` (framed when `multiplexed`) in the background, for tests that act on what arrived. */
+export function watchOutput(stream: Readable, multiplexed: boolean): OutputWatch {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const waiters = new Set<() => void>();
+  let finished = false;
+  const onData = (s: 1 | 2, c: Buffer): void => {
+    (s === 1 ? out : err).push(c);
+    for (const w of [...waiters]) w();
+  };
+  const reading = multiplexed
+    ? demux(stream, onData)
+    : new Promise<void>((resolve, reject) => {
+        stream.on('data', (c: Buffer) => onData(1, c));
+        stream.on('end', resolve);
+        stream.on('close', resolve);
+        stream.on('error', reject);
+      });
+  const ended = reading.finally(() => {
+    finished = true;
+    for (const w of [...waiters]) w();
+  });
+  ended.catch(() => undefined);
+  const stdout = (): string => Buffer.concat(out).toString();
+  const stderr = (): string => Buffer.concat(err).toString();
+  return {
+    stdout,
+    stderr,
+    ended,
+    until(what, test, timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          if (test({ stdout: stdout(), stderr: stderr() })) done(resolve);
+          else if (finished) done(() => reject(new Error(`the stream ended before ${what}: ${JSON.stringify({ stdout: stdout(), stderr: stderr() })}`)));
+        };
+        const timer = setTimeout(() => done(() => reject(new Error(`timed out waiting for ${what}: ${JSON.stringify({ stdout: stdout(), stderr: stderr() })}`))), timeoutMs);
+        const done = (settle: () => void): void => {
+          clearTimeout(timer);
+          waiters.delete(check);
+          settle();
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+  };
 }
 
 /** Creates and starts a long-running container (`sleep`), resolving with its ID. */

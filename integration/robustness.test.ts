@@ -6,10 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
+import { writeFile } from 'node:fs/promises';
 import { startDaemon, useDaemon, type Daemon } from './harness.js';
 import { importBusybox } from './fixtures.js';
-import { rejectsApi, removeAll, runDetached, runToExit, waitFor, within } from './helpers.js';
+import { rejectsApi, removeAll, runDetached, runToExit, waitFor, waitRegistered, within } from './helpers.js';
 
 const env = useDaemon({ setup: (d) => importBusybox(d).then(() => undefined) });
 
@@ -25,13 +25,19 @@ function alive(pid: number): boolean {
 test('SIGKILLed berthd restores running containers and records exits that happened while it was down', async () => {
   const c = env.client;
   const ticker = await runDetached(c, { Cmd: ['sh', '-c', 'i=0; while true; do echo tick-$i; i=$((i+1)); sleep 0.1; done'] }, 'ticker');
-  const dier = await runDetached(c, { Cmd: ['sh', '-c', 'sleep 1; echo bye; exit 42'] }, 'dier');
+  // Exits once /tmp/go appears in its root, which the test creates while berthd is down. (Its
+  // output comes first: what a container writes while berthd is down and then exits is not
+  // drained from its FIFO on restore today.)
+  const dier = await runDetached(c, { Cmd: ['sh', '-c', 'echo bye; while [ ! -e /tmp/go ]; do sleep 0.05; done; exit 42'] }, 'dier');
   const tickerPid = (await c.containerInspect(ticker)).State.Pid;
+  const dierPid = (await c.containerInspect(dier)).State.Pid;
   await waitFor('ticks', async () => (await c.containerLogs(ticker)).stdout.toString().includes('tick-2'));
+  await waitFor('the dier output', async () => (await c.containerLogs(dier)).stdout.toString() === 'bye\n');
 
-  await env.daemon.restart({ kill: true });
-  // restart() waits for berthd to answer; the dier exits ~1 s after its start, maybe while berthd was down.
-  await delay(1500);
+  await env.daemon.stop({ kill: true });
+  await writeFile(`/proc/${dierPid}/root/tmp/go`, '');
+  await waitFor('the dier to exit while berthd is down', () => !alive(dierPid));
+  await env.daemon.restart();
 
   const client = env.daemon.client;
   const t = await client.containerInspect(ticker);
@@ -84,10 +90,9 @@ test('a container stopped (exited) before a graceful restart stays exited; creat
   assert.equal(y.State.Status, 'created');
   assert.deepEqual(y.Config.Labels, { keep: 'me' });
   // It still runs.
-  const w = client.containerWait(created, 'next-exit');
-  await delay(20);
+  const { exited } = await waitRegistered(client, created);
   await client.containerStart(created);
-  assert.equal((await within(10_000, w)).StatusCode, 0);
+  assert.equal((await within(10_000, exited)).StatusCode, 0);
   await removeAll(client, [r.id, created]);
 });
 

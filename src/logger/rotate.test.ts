@@ -1,6 +1,6 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -128,6 +128,15 @@ test('max-file 1 drops the old data; no compression keeps plain rotated files', 
   assert.equal(nums[0]! + nums.length - 1, 99, 'contiguous');
 });
 
+/** Resolves once a following reader has pushed `line` into `got` (polled, with a bound). */
+async function read(got: string[], line: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!got.includes(line)) {
+    if (Date.now() > deadline) assert.fail(`${JSON.stringify(line)} not read; got ${got.length} lines, the last ${JSON.stringify(got.at(-1))}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 test('follow across rotations with the writer in this process', async (t) => {
   const d = await tmp(t);
   const path = join(d, 'f.log');
@@ -139,14 +148,15 @@ test('follow across rotations with the writer in this process', async (t) => {
   const reading = (async () => {
     for await (const r of readJSONFileLogs(path, 3, { stdout: true, stderr: true, follow: true, tail: 2 }, ac.signal)) got.push(r.line.toString());
   })();
-  await new Promise((r) => setTimeout(r, 50));
+  // The tail comes once the reader follows the writer.
+  await read(got, 'pre 9\n');
   // Enough to rotate many times over (more than max-file): a follower must still see every line.
   for (let i = 0; i < 3000; i++) {
     lg.log({ line: Buffer.from(`live ${i}\n`), source: 'stdout', timeNano: T0 + 100n + BigInt(i) });
     if (i % 100 === 0) await new Promise((r) => setImmediate(r));
   }
   await lg.flush();
-  await new Promise((r) => setTimeout(r, 100));
+  await read(got, 'live 2999\n');
   ac.abort();
   await reading;
   await lg.close();
@@ -156,26 +166,29 @@ test('follow across rotations with the writer in this process', async (t) => {
   live.forEach((l, i) => assert.equal(l, `live ${i}\n`));
 });
 
-test('follow without a live writer polls the file and ends on abort', async (t) => {
+test('follow without a live writer polls the file, follows its replacement and ends on abort', async (t) => {
   const d = await tmp(t);
   const path = join(d, 'p.log');
-  const w = await RotatingFileWriter.open(path, { maxSize: -1, maxFiles: 1, compress: false });
-  // Detach it from the live registry to exercise the polling path.
-  const rec = (s: string, n: bigint) => Buffer.from(encodeJSONRecord(Buffer.from(s), 'stdout', n));
-  w.write(rec('a\n', T0), T0);
-  await w.flush();
+  // Written as another process would: no RotatingFileWriter for this path in this process, so
+  // the reader polls the file.
+  const rec = (s: string, n: bigint) => encodeJSONRecord(Buffer.from(s), 'stdout', n);
+  await writeFile(path, rec('a\n', T0));
+  assert.equal(RotatingFileWriter.live(path), undefined);
   const ac = new AbortController();
   const got: string[] = [];
   const reading = (async () => {
-    for await (const r of readJSONFileLogs(path + '', 1, { stdout: true, stderr: true, follow: true }, ac.signal)) got.push(r.line.toString());
+    for await (const r of readJSONFileLogs(path, 1, { stdout: true, stderr: true, follow: true }, ac.signal)) got.push(r.line.toString());
   })();
-  await new Promise((r) => setTimeout(r, 50));
-  w.write(rec('b\n', T0 + 1n), T0 + 1n);
-  await w.flush();
-  await new Promise((r) => setTimeout(r, 50));
+  const seen = (line: string) => read(got, line);
+  await seen('a\n');
+  await appendFile(path, rec('b\n', T0 + 1n));
+  await seen('b\n');
+  // Rotated by someone else: only the polling reader's inode check finds the new file.
+  await rename(path, `${path}.1`);
+  await writeFile(path, rec('c\n', T0 + 2n));
+  await seen('c\n');
   ac.abort();
   await reading;
-  await w.close();
-  assert.deepEqual(got, ['a\n', 'b\n']);
+  assert.deepEqual(got, ['a\n', 'b\n', 'c\n']);
   assert.equal(parseRFC3339Nano('2026-11-28T08:00:00Z'), T0);
 });
