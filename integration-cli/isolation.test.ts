@@ -1,7 +1,8 @@
 // Isolation between bridge networks through the real docker CLI: a container reaches the
-// containers of its own network and none on another one, for tcp and udp, whether or not the
-// target publishes ports, for user-defined networks and the default bridge, and again after a
-// berthd restart has rewritten the firewall.
+// containers of its own network and none on another one by their addresses, for tcp and udp,
+// whether or not the target publishes ports, for user-defined networks and the default bridge,
+// and again after a berthd restart has rewritten the firewall. A port published on the host's
+// addresses stays reachable from every network through those addresses, as with dockerd.
 //
 // Each target serves tcp with busybox httpd and udp with a small DNS-shaped responder that this
 // process runs inside the target's network namespace (busybox has no udp server; its nslookup
@@ -58,7 +59,7 @@ const targets: Target[] = [
 const clients: Record<string, string> = { n1: 'cli1', n2: 'cli2', bridge: 'clib' };
 
 async function startTarget(t: Target): Promise<void> {
-  const publish = t.publish ? ['-p', '127.0.0.1::80', '-p', '127.0.0.1::53/udp'] : [];
+  const publish = t.publish ? ['-p', '127.0.0.1::80', '-p', '80', '-p', '127.0.0.1::53/udp'] : [];
   const httpd = 'mkdir -p /www && echo "hello from $(hostname)" > /www/index.html && exec httpd -f -p 80 -h /www';
   await dockerOk(d(), ['run', '-d', '--name', t.name, '--hostname', t.name, '--network', t.network, ...publish, 'busybox', 'sh', '-c', httpd]);
   t.ip = await inspectField(d(), t.name, `{{.NetworkSettings.Networks.${t.network}.IPAddress}}`);
@@ -77,11 +78,13 @@ async function startTarget(t: Target): Promise<void> {
   await ready;
 }
 
-/** What a tcp connection from `client` to the target's httpd brings back ('' when none). */
-async function tcpProbe(client: string, t: Target): Promise<string> {
-  const r = await d().docker(['exec', client, 'sh', '-c', `printf "GET / HTTP/1.0\\r\\n\\r\\n" | nc -w 2 ${t.ip} 80 | tail -n1`]);
+/** What an HTTP request from `client` to ip:port brings back ('' when it cannot connect). */
+async function httpProbe(client: string, ip: string, port: string): Promise<string> {
+  const r = await d().docker(['exec', client, 'sh', '-c', `printf "GET / HTTP/1.0\\r\\n\\r\\n" | nc -w 2 ${ip} ${port} | tail -n1`]);
   return r.stdout.trim();
 }
+
+const tcpProbe = (client: string, t: Target) => httpProbe(client, t.ip, '80');
 
 /** Sends one udp question named `label` from `client` to the target (bounded to 2 s without a reply). */
 async function udpProbe(client: string, t: Target, label: string): Promise<void> {
@@ -105,6 +108,14 @@ async function checkIsolated(t: Target, others: string[], phase: string): Promis
   await waitUntil(`${phase}: ${marker} at ${t.name}`, async () => seen.includes(marker));
   for (const { client, label } of blocked) {
     assert.ok(!seen.includes(label), `${phase}: ${client} must not reach ${t.name} (${t.network}) over udp (saw ${seen.join(',')})`);
+  }
+  if (!t.publish) return;
+  // The port published on every host address: reachable from the other networks through the
+  // host's address on their own bridge (their gateway).
+  const hostPort = (await dockerOut(d(), ['port', t.name, '80/tcp'])).split('\n').find((l) => l.startsWith('0.0.0.0:'))!.split(':')[1]!;
+  for (const { client } of blocked) {
+    const gateway = await inspectField(d(), client, '{{range .NetworkSettings.Networks}}{{.Gateway}}{{end}}');
+    assert.equal(await httpProbe(client, gateway, hostPort), `hello from ${t.name}`, `${phase}: ${client} reaches ${t.name}'s published port through ${gateway}`);
   }
 }
 

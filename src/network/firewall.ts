@@ -54,11 +54,13 @@ export function renderRuleset(table: string, networks: FwNetwork[], ports: FwPor
   L.push('\t}');
   L.push('\tchain filter-forward {');
   L.push('\t\ttype filter hook forward priority 0; policy accept;');
-  // Networks are isolated from each other before any chain can accept (dockerd's isolation
-  // stages): neither a published port nor a tracked connection opens one bridge to another.
+  // Networks are isolated from each other before any chain can accept: a container never reaches
+  // another network's containers by their addresses, published ports or not. What was DNATed
+  // came through a port published on a host address, which any network may use (as in dockerd
+  // since its isolation chains were dropped).
   for (const n of networks) {
     const others = networks.filter((x) => x.bridge !== n.bridge).map((x) => q(x.bridge));
-    if (others.length > 0) L.push(`\t\tiifname ${q(n.bridge)} oifname { ${others.join(', ')} } drop`);
+    if (others.length > 0) L.push(`\t\tiifname ${q(n.bridge)} oifname { ${others.join(', ')} } ct status & dnat == 0 drop`);
   }
   for (const n of networks) {
     L.push(`\t\toifname ${q(n.bridge)} jump fwd-in-${n.bridge}`);
