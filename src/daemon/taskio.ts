@@ -5,7 +5,7 @@ import { rm, mkdir } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import type { Container } from '../container/container.js';
 import type { StdStream } from '../container/streams.js';
-import { createFifos, openFifoForRead, openFifoForWrite } from '../pkg/fifo.js';
+import { createFifos, openFifoForRead, openFifoForWrite, reopenFifoForRead } from '../pkg/fifo.js';
 import { LineSplitter } from '../logger/lines.js';
 import type { LogDriver } from '../logger/drivers.js';
 import { openLogDriver } from './logdriver.js';
@@ -33,9 +33,11 @@ export async function openStdio(paths: StdioPaths, restore: boolean): Promise<Pr
   const outputs: { stream: StdStream; path: string }[] = [{ stream: 'stdout', path: paths.stdout }];
   if (paths.stderr) outputs.push({ stream: 'stderr', path: paths.stderr });
   const stdin = paths.stdin ? await openFifoForWrite(paths.stdin) : undefined;
-  // The read opens complete once the shim opens the write side during task creation.
+  // A new task's read opens complete once the shim opens the write side during task creation;
+  // a restored task's shim holds it already, or is gone: then no open may wait for it.
   const cancel = new AbortController();
-  const pending = outputs.map(({ stream, path }) => openFifoForRead(path, cancel.signal).then((source) => ({ stream, source })));
+  const openRead = (path: string) => (restore ? reopenFifoForRead(path) : openFifoForRead(path, cancel.signal));
+  const pending = outputs.map(({ stream, path }) => openRead(path).then((source) => ({ stream, source })));
   // A failed open surfaces through outputs() or abort(); never as an unhandled rejection.
   for (const p of pending) p.catch(() => undefined);
   return new ProcessIO(paths, stdin, pending, cancel);

@@ -7,7 +7,7 @@
 //  * read stdout/stderr without a premature EOF before the shim has opened its write end, yet
 //    see EOF once the shim closes its ends after the process exits;
 //  * write stdin without ever blocking; EOF for the container comes from containerd's CloseIO.
-import { close, constants as fsc, open, read } from 'node:fs';
+import { close, constants as fsc, open } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import net from 'node:net';
 import { runCommand } from './command.js';
@@ -103,32 +103,6 @@ export async function openFifoForRead(path: string, signal?: AbortSignal): Promi
 export async function reopenFifoForRead(path: string): Promise<net.Socket> {
   const fd = await openFd(path, fsc.O_RDONLY | fsc.O_NONBLOCK);
   return new net.Socket({ fd, readable: true, writable: false });
-}
-
-/**
- * Everything a FIFO holds now, without waiting for a writer or for EOF: the output of a task
- * that exited while nobody was reading stays in the pipe for as long as its shim keeps it open.
- */
-export async function drainFifo(path: string): Promise<Buffer> {
-  const fd = await openFd(path, fsc.O_RDONLY | fsc.O_NONBLOCK);
-  const chunks: Buffer[] = [];
-  try {
-    for (;;) {
-      const buf = Buffer.alloc(64 * 1024);
-      const n = await new Promise<number>((resolve, reject) =>
-        read(fd, buf, 0, buf.length, null, (err, bytes) => {
-          if (err && err.code === 'EAGAIN') resolve(0);
-          else if (err) reject(err);
-          else resolve(bytes);
-        }),
-      );
-      if (n === 0) break; // EOF (no writer) or empty (a writer that has nothing more)
-      chunks.push(buf.subarray(0, n));
-    }
-  } finally {
-    await closeFd(fd);
-  }
-  return Buffer.concat(chunks);
 }
 
 /**
