@@ -1,20 +1,15 @@
 // A container's health as its state records it (State.Health in inspect and config.v2.json).
 // The monitor that runs the probes and updates it is the daemon's (daemon/health.ts).
 
+import type { Health, HealthcheckResult } from '../api/types/container.js';
+
 export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
 
-export interface HealthcheckResult {
-  Start: string;
-  End: string;
-  ExitCode: number;
-  Output: string;
-}
+export type { HealthcheckResult };
 
-/** State.Health in inspect (and config.v2.json). */
-export interface HealthState {
+/** State.Health in inspect (and config.v2.json), once a check has run: never 'none'. */
+export interface HealthState extends Health {
   Status: HealthStatus;
-  FailingStreak: number;
-  Log: HealthcheckResult[];
 }
 
 /** The health part of `docker ps` STATUS: "Up 3 minutes (health: starting)". */

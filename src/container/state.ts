@@ -2,23 +2,14 @@
 // As dockerd's container/state.go, every change of the run state goes through a method of State
 // that sets the fields that belong together, so no caller leaves them half-updated.
 import { ZERO_TIME, humanDuration, parseTime, rfc3339Nano } from '../pkg/timeutil.js';
+import type { ContainerState } from '../api/types/container.js';
 import { healthString, type HealthState } from './health.js';
 
 export type Status = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
 /** State as config.v2.json stores it and inspect shows it. */
-export interface StateJSON {
+export interface StateJSON extends Omit<ContainerState, 'Status' | 'Health'> {
   Status: Status;
-  Running: boolean;
-  Paused: boolean;
-  Restarting: boolean;
-  OOMKilled: boolean;
-  Dead: boolean;
-  Pid: number;
-  ExitCode: number;
-  Error: string;
-  StartedAt: string;
-  FinishedAt: string;
   Health?: HealthState;
 }
 

@@ -5,16 +5,10 @@ import { applyChanges } from '../image/changeinstructions.js';
 import { repoTagReference } from '../image/service.js';
 import { familiarString } from '../reference/reference.js';
 import type { Daemon } from './daemon.js';
+import type { CommitRequest as CommitRouteRequest } from '../server/router/image.js';
 
-export interface CommitRequest {
-  container: string;
-  repo?: string;
-  tag?: string;
-  comment?: string;
-  author?: string;
-  /** Pause a running container while its layer is read (default true). */
-  pause: boolean;
-  changes: string[];
+/** The router's commit request, its body normalised to a container config. */
+export interface CommitRequest extends Omit<CommitRouteRequest, 'config'> {
   /** Config overrides from the request body; the container's config when absent. */
   config?: ContainerConfig;
 }

@@ -9,16 +9,10 @@ import { boolValue, expectObject, readJSONBody, writeJSON } from '../httputils.j
 import { versionAtLeast, versionLessThan } from '../version.js';
 import { parseFilters, type Filters } from '../../api/types/filters.js';
 import { invalidParameter } from '../../pkg/errors.js';
-import type { HistoryResponseItem, ImageInspect, ImageSummary } from '../../api/types/image.js';
+import type { HistoryResponseItem, ImageDeleteResponseItem, ImageInspect, ImagesPruneReport, ImageSummary } from '../../api/types/image.js';
 import type { ImportOptions } from '../../image/service.js';
 import type { ListOptions } from '../../image/views.js';
 import type { LoadMessage } from '../../image/tarexport.js';
-
-/** What /images/{name} DELETE and /images/prune report per image. */
-export interface ImageDeleteResponseItem {
-  Untagged?: string;
-  Deleted?: string;
-}
 
 export interface CommitRequest {
   container: string;
@@ -26,6 +20,7 @@ export interface CommitRequest {
   tag?: string;
   comment?: string;
   author?: string;
+  /** Pause a running container while its layer is read (default true). */
   pause: boolean;
   /** Dockerfile instructions (?changes=). */
   changes: string[];
@@ -40,7 +35,7 @@ export interface ImageBackend {
   imageTag(name: string, repo: string, tag?: string): Promise<void>;
   /** Refuses an image used by a container unless forced (the daemon knows the containers). */
   imageRemove(name: string, opts: { force: boolean; noprune: boolean }): Promise<ImageDeleteResponseItem[]>;
-  imagesPrune(filters: Filters): Promise<{ ImagesDeleted: ImageDeleteResponseItem[] | null; SpaceReclaimed: number }>;
+  imagesPrune(filters: Filters): Promise<ImagesPruneReport>;
   /** POST /images/create?fromSrc=-: resolves to the new image's ID. */
   imageImport(src: Readable, opts: ImportOptions): Promise<string>;
   /** POST /images/create?fromImage=: pulling is not supported yet, so this always fails. */
