@@ -20,6 +20,7 @@ import { execBackend } from '../../daemon/execbackend.js';
 import { imageBackend } from '../../daemon/imagebackend.js';
 import { systemBackend } from '../../daemon/systembackend.js';
 import { networkRoutes } from '../../server/router/network.js';
+import { swarmRoutes } from '../../server/router/swarm.js';
 import { startContainersOnDaemonStart } from '../../daemon/restart.js';
 import { validateDaemonLogConfig } from '../../logger/drivers.js';
 import { networkBackend } from '../../daemon/networkbackend.js';
@@ -142,6 +143,7 @@ async function main(): Promise<void> {
   execRoutes(router, execBackend(daemon));
   imageRoutes(router, imageBackend(daemon));
   networkRoutes(router, networkBackend(daemon));
+  swarmRoutes(router);
   volumeRoutes(router, daemon);
   archiveRoutes(router, archiveBackend(daemon));
   const server = await listen(cfg.hosts, router, logger);
