@@ -176,6 +176,29 @@ test('inspect with size=1 adds SizeRw and SizeRootFs', async () => {
   }
 });
 
+test('null fields of a Healthcheck are unset, as Go decodes them (SDKs send them)', async () => {
+  const body = JSON.stringify({
+    Image: 'busybox',
+    Cmd: ['true'],
+    Healthcheck: { Test: ['CMD', 'true'], Interval: null, Timeout: null, StartPeriod: null, Retries: null },
+  });
+  const res = await raw(env.daemon.socket, 'POST', '/v1.47/containers/create', { body });
+  assert.equal(res.status, 201, res.text);
+  const id = (res.json as { Id: string }).Id;
+  try {
+    const c = await env.client.containerInspect(id);
+    assert.deepEqual(c.Config.Healthcheck, { Test: ['CMD', 'true'] });
+  } finally {
+    await env.client.containerRemove(id);
+  }
+  // A non-zero duration below 1 ms is still refused.
+  const bad = await raw(env.daemon.socket, 'POST', '/v1.47/containers/create', {
+    body: JSON.stringify({ Image: 'busybox', Healthcheck: { Test: ['CMD', 'true'], Interval: 5 } }),
+  });
+  assert.equal(bad.status, 400);
+  assert.match(bad.text, /Interval in Healthcheck cannot be less than 1ms/);
+});
+
 test('the image config is merged into the container config', async () => {
   const img = await env.client.imageInspect('configured');
   const { Id } = await env.client.containerCreate({

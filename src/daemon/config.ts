@@ -33,6 +33,17 @@ function record(v: unknown, where: string): Record<string, string> | null {
   return v as Record<string, string>;
 }
 
+/**
+ * A Healthcheck as Go decodes it: a null field is the zero value, which omitempty then leaves
+ * out (SDKs send `"Interval": null` for "not set").
+ */
+function healthcheck(v: unknown): ContainerConfig['Healthcheck'] {
+  if (typeof v !== 'object' || Array.isArray(v)) {
+    throw invalidParameter(`json: cannot unmarshal ${Array.isArray(v) ? 'array' : typeof v} into Go struct field Config.Healthcheck of type container.HealthConfig`);
+  }
+  return Object.fromEntries(Object.entries(v as Json).filter(([, x]) => x !== null)) as ContainerConfig['Healthcheck'];
+}
+
 export function normalizeConfig(body: Json): ContainerConfig {
   const s = (k: string) => field<string>(body, k, 'string', '', 'Config');
   const b = (k: string) => field<boolean>(body, k, 'boolean', false, 'Config');
@@ -56,7 +67,7 @@ export function normalizeConfig(body: Json): ContainerConfig {
     Labels: record(body.Labels, 'Config.Labels'),
   };
   if (body.ExposedPorts) cfg.ExposedPorts = body.ExposedPorts as ContainerConfig['ExposedPorts'];
-  if (body.Healthcheck) cfg.Healthcheck = body.Healthcheck as ContainerConfig['Healthcheck'];
+  if (body.Healthcheck) cfg.Healthcheck = healthcheck(body.Healthcheck);
   if (body.ArgsEscaped) cfg.ArgsEscaped = true;
   if (body.NetworkDisabled) cfg.NetworkDisabled = true;
   if (typeof body.MacAddress === 'string' && body.MacAddress) cfg.MacAddress = body.MacAddress;
