@@ -174,6 +174,27 @@ test('wait not-running returns at once for a created container, and on exit for 
   }
 });
 
+test('wait not-running returns at the first exit even when a restart policy brings the container back', async () => {
+  // Exits 7 once it reads a line; every restart after that exits 8 at once.
+  const { Id } = await env.client.containerCreate({
+    Image: 'busybox',
+    Cmd: ['sh', '-c', '[ -e /ran ] && exit 8; touch /ran; read -r _; exit 7'],
+    OpenStdin: true,
+    AttachStdin: true,
+    HostConfig: { RestartPolicy: { Name: 'always', MaximumRetryCount: 0 } },
+  });
+  try {
+    const input = await env.client.containerAttach(Id, { stdin: true });
+    await env.client.containerStart(Id);
+    const { exited } = await waitRegistered(env.client, Id, 'not-running');
+    input.conn.write('\n');
+    assert.equal((await within(10_000, exited)).StatusCode, 7, 'the answer comes with the first exit');
+    input.conn.destroy();
+  } finally {
+    await env.client.containerRemove(Id, { force: true });
+  }
+});
+
 test('wait next-exit registered before start returns the exit code', async () => {
   // Exits 9 the first time, 10 after that: each answer says which exit it came from.
   const { Id } = await env.client.containerCreate({ Image: 'busybox', Cmd: ['sh', '-c', '[ -e /ran ] && exit 10; touch /ran; exit 9'] });

@@ -94,7 +94,9 @@ export function parseWaitCondition(raw: string | null): WaitCondition {
 /** Resolves with the exit code once the condition holds. */
 export async function waitContainer(c: Container, condition: WaitCondition, signal?: AbortSignal): Promise<number> {
   if (condition === 'not-running') {
-    await c.waitFor((x) => !x.running || x.removed, signal);
+    // An exit answers even when a restart policy keeps the container "running" (restarting).
+    const seen = c.exitCount;
+    await c.waitFor((x) => !x.running || x.removed || x.exitCount > seen, signal);
   } else if (condition === 'next-exit') {
     const seen = c.exitCount;
     await c.waitFor((x) => x.exitCount > seen || x.removed, signal);
