@@ -98,6 +98,18 @@ test('exec with a TTY is a raw stream on a terminal', async () => {
   assert.equal((await env.client.execInspect(Id)).ProcessConfig.tty, true);
 });
 
+test("the start request's Tty frames the stream: an exec created with a TTY and started without one is multiplexed", async () => {
+  const { Id } = await env.client.execCreate(cid, { Cmd: ['sh', '-c', 'tty >/dev/null && echo on-a-tty'], AttachStdout: true, Tty: true });
+  const res = await raw(env.daemon.socket, 'POST', `/v1.47/exec/${Id}/start`, { body: JSON.stringify({ Detach: false, Tty: false }) });
+  assert.equal(res.headers['content-type'], MEDIA_MULTIPLEXED_STREAM);
+  // One stdout frame: the header, then what the process wrote on its terminal.
+  const payload = res.body.subarray(8);
+  assert.deepEqual([...res.body.subarray(0, 4)], [1, 0, 0, 0]);
+  assert.equal(res.body.readUInt32BE(4), payload.length);
+  assert.equal(payload.toString(), 'on-a-tty\r\n');
+  assert.equal((await env.client.execInspect(Id)).ProcessConfig.tty, true);
+});
+
 test('exec start detached runs in the background; Running and Pid while it runs', async () => {
   // Runs until the test creates /tmp/detached-go, so the checks below see it running.
   const { Id } = await env.client.execCreate(cid, { Cmd: ['sh', '-c', 'while [ ! -e /tmp/detached-go ]; do sleep 0.01; done; exit 4'] });

@@ -115,7 +115,7 @@ export function getExec(d: Daemon, id: string): ExecConfig {
 }
 
 /** Starts the process; output flows to the exec's attached sinks (added by the caller first). */
-export async function startExec(d: Daemon, e: ExecConfig, opts: { tty?: boolean; consoleSize?: [number, number] }): Promise<void> {
+export async function startExec(d: Daemon, e: ExecConfig, opts: { consoleSize?: [number, number] }): Promise<void> {
   e.assertStartable();
   const c = d.containers.get(e.containerId);
   assertRunning(c);
@@ -123,7 +123,7 @@ export async function startExec(d: Daemon, e: ExecConfig, opts: { tty?: boolean;
   if (!run) throw conflict(`container ${c.id} is not running`);
   e.running = true;
   try {
-    const tty = opts.tty ?? e.opts.Tty;
+    const tty = e.opts.Tty;
     // An exec without a user runs as the container's process does.
     const user = e.opts.User
       ? await resolveUser(e.opts.User, c.hostConfig.GroupAdd ?? [], (p) => d.images.readContainerFile(c.id, p))

@@ -11,9 +11,11 @@ export function execBackend(d: Daemon): ExecBackend {
     execStart: async (id, cfg) => {
       const e = getExec(d, id);
       e.assertStartable();
-      const tty = cfg.tty || e.opts.Tty;
+      // The start request's Tty frames the stream (multiplexed without it), as in dockerd; whether
+      // the process gets a terminal was decided when the exec was created.
+      const tty = cfg.tty;
       if (cfg.detach) {
-        await startExec(d, e, { tty, consoleSize: cfg.consoleSize });
+        await startExec(d, e, { consoleSize: cfg.consoleSize });
         return;
       }
       const conn = cfg.getStream(tty);
@@ -26,7 +28,7 @@ export function execBackend(d: Daemon): ExecBackend {
         detachKeys: parseDetachKeys(e.opts.DetachKeys || DEFAULT_DETACH_KEYS),
       });
       try {
-        await startExec(d, e, { tty, consoleSize: cfg.consoleSize });
+        await startExec(d, e, { consoleSize: cfg.consoleSize });
       } catch (err) {
         // The stream is already hijacked: report the error in it, as dockerd does — on stdout
         // (dockerd writes it to the attached stdout writer), so the CLI prints it there.
