@@ -42,6 +42,7 @@ test('ping: GET and HEAD with dockerd headers', async () => {
   assert.equal(r.headers['api-version'], '1.47');
   assert.equal(r.headers['ostype'], 'linux');
   assert.equal(r.headers['content-type'], 'text/plain; charset=utf-8');
+  assert.equal(r.headers['builder-version'], undefined, 'no builder to advertise');
   const h = await call('HEAD', '/v1.40/_ping');
   assert.equal(h.status, 200);
   assert.equal(h.headers['content-length'], '0');

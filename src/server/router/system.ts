@@ -28,10 +28,10 @@ export interface SystemBackend {
 const DISK_USAGE_TYPES = ['container', 'image', 'volume', 'build-cache'];
 
 export function systemRoutes(r: Router, b: SystemBackend): void {
+  // No Builder-Version: there is no /build to advertise yet.
   const ping = async ({ req, res }: { req: IncomingMessage; res: ServerResponse }) => {
     res.writeHead(200, {
       'API-Version': API_VERSION,
-      'Builder-Version': '1',
       'Docker-Experimental': 'false',
       Ostype: 'linux',
       'Cache-Control': 'no-cache, no-store, must-revalidate',
