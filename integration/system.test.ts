@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { access, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { useDaemon } from './harness.js';
 import { importBusybox } from './fixtures.js';
@@ -109,6 +110,24 @@ test('unknown paths are 404 page not found', async () => {
     const res = await raw(env.daemon.socket, method, path);
     assert.equal(res.status, 404, `${method} ${path}`);
     assert.deepEqual(res.json, { message: 'page not found' }, `${method} ${path}`);
+  }
+});
+
+test('GET /info reports the cgroup features and bridge netfilter switches the host really has', async () => {
+  const info = await env.client.info();
+  const flag = (p: string) => readFile(p, 'utf8').then((t) => t.trim() === '1', () => false);
+  const present = (p: string) => access(p).then(() => true, () => false);
+  assert.equal(info.BridgeNfIptables, await flag('/proc/sys/net/bridge/bridge-nf-call-iptables'));
+  assert.equal(info.BridgeNfIp6tables, await flag('/proc/sys/net/bridge/bridge-nf-call-ip6tables'));
+  assert.equal(info.IPv4Forwarding, await flag('/proc/sys/net/ipv4/ip_forward'));
+  // (On cgroup v2 the features are those of berthd's own group: unit-tested in daemon/resources.)
+  if (info.CgroupVersion === '1') {
+    assert.equal(info.MemoryLimit, await present('/sys/fs/cgroup/memory'));
+    assert.equal(info.SwapLimit, await present('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes'));
+    assert.equal(info.PidsLimit, await present('/sys/fs/cgroup/pids'));
+    assert.equal(info.CpuCfsQuota, await present('/sys/fs/cgroup/cpu/cpu.cfs_quota_us'));
+    assert.equal(info.CPUShares, await present('/sys/fs/cgroup/cpu/cpu.shares'));
+    assert.equal(info.CPUSet, await present('/sys/fs/cgroup/cpuset/cpuset.cpus'));
   }
 });
 

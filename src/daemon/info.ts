@@ -5,7 +5,6 @@ import type { Info, Version } from '../api/types/system.js';
 import { API_VERSION, MIN_API_VERSION } from '../server/version.js';
 import { rfc3339Nano } from '../pkg/timeutil.js';
 import { hostArchitecture } from '../pkg/platform.js';
-import { exists } from '../pkg/fsutil.js';
 import { runCommand } from '../pkg/command.js';
 import type { Daemon } from './daemon.js';
 
@@ -70,13 +69,19 @@ export async function versionInfo(d: Daemon): Promise<Version> {
   };
 }
 
+/** A /proc/sys switch: on only when it reads 1 (absent, as without br_netfilter, is off). */
+async function procFlag(path: string): Promise<boolean> {
+  return (await readFile(path, 'utf8').catch(() => '0')).trim() === '1';
+}
+
 export async function systemInfo(d: Daemon): Promise<Info> {
   const v = await componentVersions(d);
   const rel = await osRelease();
   const all = d.containers.all();
   const running = all.filter((c) => c.running && !c.state.Paused).length;
   const paused = all.filter((c) => c.state.Paused).length;
-  const cgroupV2 = await exists('/sys/fs/cgroup/cgroup.controllers');
+  const sys = await d.sysInfo();
+  const cgroupV2 = sys.cgroupVersion === 2;
   return {
     ID: d.opts.engineId,
     Containers: all.length,
@@ -87,19 +92,20 @@ export async function systemInfo(d: Daemon): Promise<Info> {
     Driver: 'overlay2',
     DriverStatus: d.images.driverStatus(),
     Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'none'], Authorization: null, Log: ['json-file', 'local'] },
-    MemoryLimit: true,
-    SwapLimit: await exists('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes'),
-    CpuCfsPeriod: true,
-    CpuCfsQuota: true,
-    CPUShares: true,
-    CPUSet: true,
-    PidsLimit: true,
-    IPv4Forwarding: (await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8').catch(() => '0')).trim() === '1',
-    BridgeNfIptables: false,
-    BridgeNfIp6tables: false,
+    // What the host's cgroups offer, as the resource checks at create and update see it.
+    MemoryLimit: sys.memoryLimit,
+    SwapLimit: sys.swapLimit,
+    CpuCfsPeriod: sys.cpuCfs,
+    CpuCfsQuota: sys.cpuCfs,
+    CPUShares: sys.cpuShares,
+    CPUSet: sys.cpuset,
+    PidsLimit: sys.pidsLimit,
+    IPv4Forwarding: await procFlag('/proc/sys/net/ipv4/ip_forward'),
+    BridgeNfIptables: await procFlag('/proc/sys/net/bridge/bridge-nf-call-iptables'),
+    BridgeNfIp6tables: await procFlag('/proc/sys/net/bridge/bridge-nf-call-ip6tables'),
     Debug: d.opts.debug,
     NFd: await countFds(),
-    OomKillDisable: !cgroupV2,
+    OomKillDisable: sys.oomKillDisable,
     NGoroutines: 0,
     SystemTime: rfc3339Nano(),
     LoggingDriver: d.logConfig['log-driver'] || 'json-file',
