@@ -311,7 +311,19 @@ t('--link on the default bridge: hosts entry, reachability and the link environm
   assert.match(out, /^DATABASE_PORT_5432_TCP_PORT=5432$/m);
   const stopped = await dockerFails(d(), ['run', '--rm', '--link', 'nosuch:x', 'busybox', 'true'], 125);
   assert.match(stopped.stderr, /could not get container for nosuch/);
-  await dockerOk(d(), ['rm', '-f', 'lk-db']);
+
+  // docker rm --link: the running parent loses the hosts entry at once, and the link for good.
+  await dockerOk(d(), ['run', '-d', '--name', 'lk-web', '--link', 'lk-db:database', 'busybox', 'sleep', '300']);
+  assert.match(await dockerOut(d(), ['exec', 'lk-web', 'cat', '/etc/hosts']), /\tdatabase lk-db /);
+  await dockerOk(d(), ['rm', '--link', '/lk-web/database']);
+  assert.doesNotMatch(await dockerOut(d(), ['exec', 'lk-web', 'cat', '/etc/hosts']), /database/);
+  assert.equal(await inspectField(d(), 'lk-web', '{{json .HostConfig.Links}}'), '[]');
+  await dockerOk(d(), ['restart', '-t', '0', 'lk-web']);
+  assert.doesNotMatch(await dockerOut(d(), ['exec', 'lk-web', 'cat', '/etc/hosts']), /database/);
+  await dockerFails(d(), ['rm', '--link', '/lk-web/database'], 1, 'No such container: lk-web/database');
+  await dockerFails(d(), ['rm', '--link', 'lk-db'], 1, 'Conflict, cannot remove the default link name of the container');
+  assert.equal(await inspectField(d(), 'lk-db', '{{.State.Running}}'), 'true', 'rm --link removes no container');
+  await dockerOk(d(), ['rm', '-f', 'lk-web', 'lk-db']);
 });
 
 t('docker network create/ls/inspect/rm/prune and their errors', async () => {

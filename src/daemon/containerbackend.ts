@@ -21,6 +21,7 @@ import { exportContainer } from './export.js';
 import { pauseContainer, unpauseContainer } from './pause.js';
 import { updateContainer } from './update.js';
 import { resizeContainerTTY } from './resize.js';
+import { removeLink } from './network.js';
 import { containerStats } from './statsbackend.js';
 
 type EndpointsConfig = Record<string, Partial<EndpointSettings> | null>;
@@ -67,9 +68,8 @@ export function containerBackend(d: Daemon): ContainerBackend {
     containerRestart: (name, opts) => restartContainer(d, get(name), opts),
     containerKill: (name, signal) => kill(d, name, signal),
     containerRemove: async (name, opts) => {
-      const c = get(name);
-      if (opts.removeLink) throw invalidParameter('legacy links are not supported yet');
-      await removeContainer(d, c, { force: opts.force, volumes: opts.removeVolumes });
+      if (opts.removeLink) return removeLink(d, name);
+      await removeContainer(d, get(name), { force: opts.force, volumes: opts.removeVolumes });
     },
     containerRename: (name, newName) => renameContainer(d, get(name), newName),
     containerPause: (name) => pauseContainer(d, get(name)),

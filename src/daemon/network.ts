@@ -2,6 +2,7 @@
 // `docker network connect/disconnect` ask of the NetworkController (src/network/controller.ts).
 // The API's views of networks are in networkviews.ts; the /networks routes' backend in networkbackend.ts.
 // See docs/networking.md ("What the daemon calls, and when").
+import { writeFile } from 'node:fs/promises';
 import type { Container } from '../container/container.js';
 import { NetworkController } from '../network/controller.js';
 import type { NetworkControllerOptions } from '../network/options.js';
@@ -110,7 +111,7 @@ function linkSpecs(d: Daemon, c: Container): LinkSpec[] {
   for (const l of c.hostConfig.Links ?? []) {
     const i = l.indexOf(':');
     const target = (i < 0 ? l : l.slice(0, i)).replace(/^\//, '');
-    const alias = (i < 0 ? target : l.slice(i + 1)).split('/').pop()!;
+    const alias = linkAlias(l);
     const peer = d.containers.find(target);
     if (!peer) throw notFound(`could not get container for ${target}`);
     if (!peer.running) throw invalidParameter(`cannot link to a non running container: ${peer.name} AS ${c.name}/${alias}`);
@@ -231,8 +232,11 @@ export async function writeNetworkFilesFor(d: Daemon, c: Container): Promise<voi
     if (i > 0) hosts += `${extra.slice(i + 1)}\t${extra.slice(0, i)}\n`;
   }
   for (const line of d.networks.hostsEntries(c.id)) hosts += `${line}\n`;
-  await writeFileAtomic(c.record.HostsPath, hosts, 0o644);
-  await writeFileAtomic(c.record.ResolvConfPath, d.networks.resolvConf(c.id, await readHostResolvConf()), 0o644);
+  // A running container has these files bind-mounted: a rename would leave it the old inode,
+  // so they change in place (as dockerd's etchosts does); before a start, atomically.
+  const write = c.running ? (path: string, data: string) => writeFile(path, data) : (path: string, data: string) => writeFileAtomic(path, data, 0o644);
+  await write(c.record.HostsPath, hosts);
+  await write(c.record.ResolvConfPath, d.networks.resolvConf(c.id, await readHostResolvConf()));
 }
 
 /** After the task is gone (exit, stop, kill) and on rm: the sandbox goes. Never throws. */
@@ -317,6 +321,33 @@ export function onNetwork(d: Daemon, c: Container, values: string[]): boolean {
     }
   });
   return values.some((v) => names.includes(v) || ids.some((id) => id !== '' && id.startsWith(v)));
+}
+
+/** The alias a legacy link entry (`name[:alias]`) gives its peer. */
+function linkAlias(link: string): string {
+  const i = link.indexOf(':');
+  return (i < 0 ? link.replace(/^\//, '') : link.slice(i + 1)).split('/').pop()!;
+}
+
+/**
+ * `docker rm --link /parent/alias` (dockerd's rmLink): the parent loses the link, at once in its
+ * /etc/hosts when it runs, and in its configuration for the next start.
+ */
+export async function removeLink(d: Daemon, linkName: string): Promise<void> {
+  const name = linkName.replace(/^\/+/, '');
+  const slash = name.lastIndexOf('/');
+  if (slash < 0) throw conflict('Conflict, cannot remove the default link name of the container');
+  const alias = name.slice(slash + 1);
+  const parent = d.containers.find(name.slice(0, slash));
+  if (!parent?.hostConfig.Links?.some((l) => linkAlias(l) === alias)) throw notFound(`No such container: ${linkName}`);
+  await parent.lock.run(async () => {
+    parent.hostConfig.Links = parent.hostConfig.Links!.filter((l) => linkAlias(l) !== alias);
+    if (parent.running && d.networks) {
+      await d.networks.unlink(parent.id, alias);
+      await writeNetworkFilesFor(d, parent);
+    }
+    await parent.save();
+  });
 }
 
 /** `docker network connect`: a running container is attached at once, a stopped one only configured. */

@@ -196,6 +196,14 @@ export class NetworkController {
     await this.store.lock.run(() => this.sandboxes.disconnect(containerId, network, force));
   }
 
+  /** `docker rm --link`: the container's endpoints forget the legacy link with this alias. */
+  async unlink(containerId: string, alias: string): Promise<void> {
+    await this.store.lock.run(async () => {
+      for (const ep of this.store.sandbox(containerId)?.endpoints ?? []) ep.links = ep.links.filter((l) => l.alias !== alias);
+      await this.store.save();
+    });
+  }
+
   /** Everything of a container's networking goes: endpoints, port mappings, proxies, DNS, netns. */
   async releaseSandbox(containerId: string): Promise<void> {
     await this.store.lock.run(() => this.sandboxes.releaseContainer(containerId));

@@ -218,7 +218,8 @@ export function containerRoutes(r: Router, b: ContainerBackend): void {
     }
   });
 
-  r.delete('/containers/{name}', async (ctx) => {
+  // {name:.*}: a legacy link is named /parent/alias (docker rm --link).
+  r.delete('/containers/{name:.*}', async (ctx) => {
     await b.containerRemove(ctx.params.name, {
       force: boolValue(ctx.query, 'force'),
       removeVolumes: boolValue(ctx.query, 'v'),
