@@ -15,7 +15,10 @@ deps:
 	fi
 	@[ -f $(NPM_STAMP) ] && [ $(NPM_STAMP) -nt package-lock.json ] || npm ci --no-audit --no-fund
 
+# A fresh dist/ each time: tsc never removes the output of a source that was moved or deleted,
+# and the test runner would still run a stale test.
 dist/.built: $(shell find src integration integration-cli hack -name '*.ts' -o -name '*.cts' -o -name '*.proto' 2>/dev/null) tsconfig.json package-lock.json
+	rm -rf dist
 	npx tsc -p tsconfig.json
 	node hack/copy-assets.mjs
 	@touch $@
