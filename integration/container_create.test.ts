@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useDaemon } from './harness.js';
 import { importBusybox } from './fixtures.js';
-import { raw, rejectsApi, runToExit, waitFor, within } from './helpers.js';
+import { raw, rejectsApi, runToExit, waitFor, waitRegistered, within } from './helpers.js';
 import { ApiError, MEDIA_MULTIPLEXED_STREAM, MEDIA_RAW_STREAM } from '../src/client/client.js';
 
 const IMAGE_CHANGES = [
@@ -197,6 +197,40 @@ test('null fields of a Healthcheck are unset, as Go decodes them (SDKs send them
   });
   assert.equal(bad.status, 400);
   assert.match(bad.text, /Interval in Healthcheck cannot be less than 1ms/);
+});
+
+test('the container-wide MacAddress (deprecated in 1.44) sets the MAC of the main endpoint', async () => {
+  const run = async (version: string, mac: string) => {
+    const res = await raw(env.daemon.socket, 'POST', `/v${version}/containers/create`, {
+      body: JSON.stringify({ Image: 'busybox', Cmd: ['cat', '/sys/class/net/eth0/address'], MacAddress: mac }),
+    });
+    assert.equal(res.status, 201, res.text);
+    const { Id, Warnings } = res.json as { Id: string; Warnings: string[] };
+    const { exited } = await waitRegistered(env.client, Id);
+    await env.client.containerStart(Id);
+    assert.equal((await within(20_000, exited)).StatusCode, 0);
+    return { Id, Warnings, seen: (await env.client.containerLogs(Id)).stdout.toString().trim() };
+  };
+  const old = await run('1.43', '02:42:ac:11:fe:01');
+  assert.equal(old.seen, '02:42:ac:11:fe:01');
+  assert.deepEqual(old.Warnings, []);
+  const oldView = (await raw(env.daemon.socket, 'GET', `/v1.43/containers/${old.Id}/json`)).json as { Config: { MacAddress: string } };
+  assert.equal(oldView.Config.MacAddress, '02:42:ac:11:fe:01');
+  const current = await run('1.47', '02:42:ac:11:fe:02');
+  assert.equal(current.seen, '02:42:ac:11:fe:02');
+  assert.deepEqual(current.Warnings, ['The container-wide MacAddress field is now deprecated. It should be specified in EndpointsConfig instead.']);
+  const view = await env.client.containerInspect(current.Id);
+  assert.equal(view.Config.MacAddress, undefined);
+  const networks = view.NetworkSettings.Networks as Record<string, { MacAddress: string }>;
+  assert.equal(networks['bridge']?.MacAddress, '02:42:ac:11:fe:02');
+  await env.client.containerRemove(old.Id);
+  await env.client.containerRemove(current.Id);
+  // The old API refuses it without a network of the container's own.
+  const none = await raw(env.daemon.socket, 'POST', '/v1.43/containers/create', {
+    body: JSON.stringify({ Image: 'busybox', MacAddress: '02:42:ac:11:fe:03', HostConfig: { NetworkMode: 'none' } }),
+  });
+  assert.equal(none.status, 400);
+  assert.match(none.text, /conflicting options: mac-address and the network mode/);
 });
 
 test('the image config is merged into the container config', async () => {

@@ -3,6 +3,8 @@
 import type { Writable } from 'node:stream';
 import type { ContainerBackend, ContainerCreateRequest } from '../server/router/container.js';
 import type { EndpointSettings } from '../api/types/network.js';
+import type { ContainerConfig } from '../api/types/container.js';
+import { versionLessThan } from '../server/version.js';
 import { BerthError, conflict, invalidParameter } from '../pkg/errors.js';
 import { parseSignal, SIGKILL } from '../pkg/signal.js';
 import { ReadLogsNotSupportedError, supportsReading } from '../logger/drivers.js';
@@ -41,7 +43,50 @@ async function create(d: Daemon, req: ContainerCreateRequest): Promise<{ Id: str
     const { default: ep, ...rest } = endpointsConfig;
     endpointsConfig = { ...rest, [hostConfig.NetworkMode]: ep ?? null };
   }
-  return createContainer(d, req.name, config, hostConfig, { version: req.version, endpointsConfig });
+  const endpoints: EndpointsConfig = endpointsConfig ?? {};
+  const warning = migrateContainerMac(config, hostConfig.NetworkMode, endpoints, req.version);
+  if (Object.keys(endpoints).length > 0) endpointsConfig = endpoints;
+  const created = await createContainer(d, req.name, config, hostConfig, { version: req.version, endpointsConfig });
+  if (warning) created.Warnings.push(warning);
+  return created;
+}
+
+/**
+ * The container-wide Config.MacAddress (deprecated since API 1.44, still honoured) becomes the
+ * MAC of the main network's endpoint, as dockerd's handleMACAddressBC does; from 1.44 on it is
+ * moved there with a warning.
+ */
+function migrateContainerMac(config: ContainerConfig, mode: string, endpoints: EndpointsConfig, version: string): string | undefined {
+  const mac = config.MacAddress;
+  const bridgeLike = mode !== 'host' && mode !== 'none' && !mode.startsWith('container:');
+  if (versionLessThan(version, '1.44')) {
+    // The old API had no per-endpoint MAC: one given there is ignored.
+    if (!mac) {
+      for (const ep of Object.values(endpoints)) if (ep) delete ep.MacAddress;
+      return undefined;
+    }
+    if (!bridgeLike) throw invalidParameter('conflicting options: mac-address and the network mode');
+    if (Object.keys(endpoints).length === 0) endpoints[mode] = {};
+    for (const [name, ep] of Object.entries(endpoints)) endpoints[name] = { ...(ep ?? {}), MacAddress: mac };
+    return undefined;
+  }
+  if (!mac) return undefined;
+  if (bridgeLike) {
+    if (Object.keys(endpoints).length === 0) {
+      endpoints[mode] = { MacAddress: mac };
+    } else {
+      if (!(mode in endpoints)) {
+        throw invalidParameter('if a container-wide MAC address is supplied, HostConfig.NetworkMode must match the identity of a network in NetworkSettings.Networks');
+      }
+      const ep = endpoints[mode] ?? {};
+      if (ep.MacAddress && ep.MacAddress !== mac) {
+        throw invalidParameter('the container-wide MAC address must match the endpoint-specific MAC address for the main network, or be left empty');
+      }
+      endpoints[mode] = { ...ep, MacAddress: mac };
+    }
+  }
+  delete config.MacAddress;
+  return 'The container-wide MacAddress field is now deprecated. It should be specified in EndpointsConfig instead.';
 }
 
 async function kill(d: Daemon, name: string, signal: string | undefined): Promise<void> {
