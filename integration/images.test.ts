@@ -131,6 +131,32 @@ test('list shows the images with dockerd fields; filters', async () => {
   }
 });
 
+test('inspect of a committed image carries Container and ContainerConfig for API versions before 1.45', async () => {
+  const r = await runToExit(env.client, { Cmd: ['sh', '-c', 'echo made > /made'], Labels: { from: 'commit' } });
+  const commit = await raw(env.daemon.socket, 'POST', `/v1.47/commit?container=${r.id}&repo=committed&tag=v1`, { body: '{}' });
+  assert.equal(commit.status, 201, commit.text);
+  const id = (commit.json as { Id: string }).Id;
+  try {
+    type Inspect = { Container?: string; ContainerConfig?: { Cmd: string[]; Labels: Record<string, string>; Image: string }; DockerVersion: string };
+    const old = (await raw(env.daemon.socket, 'GET', `/v1.44/images/${id}/json`)).json as Inspect;
+    assert.equal(old.Container, r.id);
+    assert.deepEqual(old.ContainerConfig?.Cmd, ['sh', '-c', 'echo made > /made']);
+    assert.deepEqual(old.ContainerConfig?.Labels, { from: 'commit' });
+    // In Go's struct order: after Created, before DockerVersion.
+    const keys = Object.keys(old);
+    assert.ok(keys.indexOf('ContainerConfig') === keys.indexOf('DockerVersion') - 1, keys.join(','));
+    // An imported image has no container: only the zero config.
+    const imported = (await raw(env.daemon.socket, 'GET', '/v1.44/images/busybox/json')).json as Inspect;
+    assert.equal(imported.Container, undefined);
+    assert.equal(imported.ContainerConfig?.Image, '');
+    const current = (await raw(env.daemon.socket, 'GET', `/v1.45/images/${id}/json`)).json as Inspect;
+    assert.ok(!('Container' in current) && !('ContainerConfig' in current));
+  } finally {
+    await env.client.imageRemove(id, { force: true });
+    await env.client.containerRemove(r.id);
+  }
+});
+
 test('tag: 201, normalised names, errors', async () => {
   const res = await raw(env.daemon.socket, 'POST', '/v1.47/images/busybox/tag?repo=tagged&tag=t1');
   assert.equal(res.status, 201);

@@ -7,6 +7,7 @@ import { familiarMatch, familiarString } from '../reference/reference.js';
 import { chainID as chainOf } from '../layer/store.js';
 import { matchAllLabels } from '../pkg/labels.js';
 import { parseUntil } from './filters.js';
+import { emptyContainerConfig, orderedContainerConfig } from './changeinstructions.js';
 import type { ImageService } from './service.js';
 import type { StoredImage } from './store.js';
 
@@ -119,6 +120,8 @@ export async function inspectImage(svc: ImageService, ref: string): Promise<Imag
     Parent: svc.images.getParent(img.id) ?? '',
     Comment: c.comment ?? '',
     ...(c.created ? { Created: c.created } : {}),
+    ...(c.container ? { Container: c.container } : {}),
+    ContainerConfig: orderedContainerConfig(c.container_config ?? emptyContainerConfig()),
     DockerVersion: c.docker_version ?? '',
     Author: c.author ?? '',
     Config: inspectConfig(c.config),

@@ -39,6 +39,9 @@ export interface ImageInspect {
   Parent: string;
   Comment: string;
   Created?: string;
+  /** The committed container and its config: API < 1.45 only (deprecated, then removed). */
+  Container?: string;
+  ContainerConfig?: Record<string, unknown>;
   DockerVersion: string;
   Author: string;
   Config: ImageInspectConfig | null;

@@ -125,6 +125,11 @@ export function imageRoutes(r: Router, b: ImageBackend): void {
   r.get('/images/{name:.*}/json', async ({ res, params, version }) => {
     const info = { ...(await b.imageInspect(params.name)) } as Record<string, unknown>;
     if (versionLessThan(version, '1.44')) info.VirtualSize = info.Size;
+    // The committed container and its config left the API in 1.45.
+    if (!versionLessThan(version, '1.45')) {
+      delete info.Container;
+      delete info.ContainerConfig;
+    }
     writeJSON(res, 200, info);
   });
 
