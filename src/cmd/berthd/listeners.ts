@@ -66,7 +66,7 @@ async function isLoopback(host: string): Promise<boolean> {
  * Tcp without client verification: dockerd's warnings, and where dockerd stalls start-up for a
  * non-loopback address that nobody explicitly opted out of verification for, berthd refuses.
  */
-async function checkTcpAuth(hosts: string[], mode: ReturnType<typeof tlsMode>, logger: Logger): Promise<void> {
+export async function checkTcpAuth(hosts: string[], mode: ReturnType<typeof tlsMode>, logger: Logger): Promise<void> {
   if (mode.tls && mode.verify) return;
   for (const host of hosts) {
     const url = parseHost(host);
