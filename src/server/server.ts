@@ -1,6 +1,8 @@
-// The Engine API's HTTP listener: unix sockets (and tcp) from -H, with upgrades for hijacking.
-import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
-import { chmod, unlink } from 'node:fs/promises';
+// The Engine API's HTTP listener: unix sockets (and tcp, over TLS when configured) from -H, with
+// upgrades for hijacking.
+import { createServer, ServerResponse, type IncomingMessage, type ServerOptions } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import { chmod, chown, unlink } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Socket } from 'node:net';
 import type { Router } from './router.js';
@@ -11,12 +13,41 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
+/** TLS for the tcp listeners, as dockerd's --tls/--tlsverify: `ca` set means clients must show a certificate it signed. */
+export interface TlsCredentials {
+  cert: Buffer;
+  key: Buffer;
+  ca?: Buffer;
+}
+
+export interface ListenOptions {
+  /** When set, every tcp host serves TLS (unix sockets stay plain, as dockerd's). */
+  tls?: TlsCredentials;
+  /** Group owning the unix sockets (mode 0660). */
+  socketGid: number;
+}
+
+type Server = ReturnType<typeof createServer> | ReturnType<typeof createTlsServer>;
+
 const sockets = new WeakMap<Server, Set<Socket>>();
 
-export async function listen(hosts: string[], router: Router, logger: Logger): Promise<ApiServer> {
+const httpOptions: ServerOptions = { keepAliveTimeout: 60_000, requestTimeout: 0, headersTimeout: 60_000 };
+
+function createApiServer(tls: TlsCredentials | undefined): Server {
+  if (!tls) return createServer(httpOptions);
+  return createTlsServer({
+    ...httpOptions,
+    cert: tls.cert,
+    key: tls.key,
+    ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}),
+  });
+}
+
+export async function listen(hosts: string[], router: Router, logger: Logger, opts: ListenOptions): Promise<ApiServer> {
   const servers: Server[] = [];
   for (const host of hosts) {
-    const server = createServer({ keepAliveTimeout: 60_000, requestTimeout: 0, headersTimeout: 60_000 });
+    const tcp = parseHost(host).proto === 'tcp';
+    const server = createApiServer(tcp ? opts.tls : undefined);
     server.timeout = 0;
     const open = new Set<Socket>();
     sockets.set(server, open);
@@ -26,6 +57,9 @@ export async function listen(hosts: string[], router: Router, logger: Logger): P
     });
     server.on('request', (req, res) => void router.dispatch(req, res));
     server.on('upgrade', (req, socket: Socket, head: Buffer) => {
+      // Clients close their writing side when they have no more input (a TLS close_notify):
+      // the output must keep flowing, as it does on a plain socket.
+      socket.allowHalfOpen = true;
       void (async () => {
         // Node leaves an upgrade request's body on the socket: take it off before the stream starts.
         const { body, rest } = await readUpgradeBody(req, socket, head);
@@ -39,8 +73,8 @@ export async function listen(hosts: string[], router: Router, logger: Logger): P
     server.on('clientError', (_err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
     });
-    await listenOn(server, host);
-    logger.info({ host }, 'API listening');
+    await listenOn(server, host, opts.socketGid);
+    logger.info({ host, tls: tcp && opts.tls !== undefined }, 'API listening');
     servers.push(server);
   }
   return {
@@ -64,7 +98,7 @@ export async function listen(hosts: string[], router: Router, logger: Logger): P
   };
 }
 
-async function listenOn(server: Server, host: string): Promise<void> {
+async function listenOn(server: Server, host: string, socketGid: number): Promise<void> {
   const url = parseHost(host);
   if (url.proto === 'unix') {
     try {
@@ -76,6 +110,7 @@ async function listenOn(server: Server, host: string): Promise<void> {
       server.once('error', reject);
       server.listen(url.addr, () => resolve());
     });
+    await chown(url.addr, process.getuid?.() ?? 0, socketGid);
     await chmod(url.addr, 0o660);
     return;
   }
@@ -93,7 +128,8 @@ export function parseHost(host: string): { proto: 'unix' | 'tcp'; addr: string }
   throw invalidParameter(`invalid host: ${host}`);
 }
 
-function splitHostPort(addr: string): [string, number] {
+/** A tcp host's address as [host, port]; dockerd's default port is 2375. */
+export function splitHostPort(addr: string): [string, number] {
   const i = addr.lastIndexOf(':');
   const h = i >= 0 ? addr.slice(0, i) : addr;
   const p = i >= 0 ? Number(addr.slice(i + 1)) : 2375;

@@ -27,6 +27,7 @@ import { networkBackend } from '../../daemon/networkbackend.js';
 import { errnoCode } from '../../pkg/errors.js';
 import { loadDaemonConfig, type DaemonConfig } from './config.js';
 import { findBinary } from './binaries.js';
+import { DEFAULT_SOCKET_GROUP, listenOptions } from './listeners.js';
 
 const program = new Command('berthd')
   .description('A Docker Engine written in TypeScript')
@@ -51,6 +52,12 @@ const program = new Command('berthd')
   .addOption(new Option('--log-driver <name>', 'Default driver for container logs (default json-file)'))
   .addOption(new Option('--log-opt <opt...>', 'Default log driver options for containers (key=value)').argParser(collectLogOpt))
   .addOption(new Option('--live-restore [bool]', 'Keep containers running while berthd is down (default true)').argParser(parseBoolFlag))
+  .addOption(new Option('--tls [bool]', 'Use TLS; implied by --tlsverify').argParser(parseBoolFlag))
+  .addOption(new Option('--tlsverify [bool]', 'Use TLS and verify the remote').argParser(parseBoolFlag))
+  .addOption(new Option('--tlscacert <file>', 'Trust certs signed only by this CA (default $DOCKER_CERT_PATH/ca.pem)'))
+  .addOption(new Option('--tlscert <file>', 'Path to TLS certificate file (default $DOCKER_CERT_PATH/cert.pem)'))
+  .addOption(new Option('--tlskey <file>', 'Path to TLS key file (default $DOCKER_CERT_PATH/key.pem)'))
+  .addOption(new Option('-G, --group <group>', `Group for the unix socket (default "${DEFAULT_SOCKET_GROUP}")`))
   .parse();
 
 function collectLogOpt(v: string, prev: Record<string, string> | undefined): Record<string, string> {
@@ -110,6 +117,8 @@ async function main(): Promise<void> {
     { level: cfg.debug ? 'debug' : cfg['log-level'], base: { pid: process.pid } },
     destination({ dest: 2, sync: false }),
   );
+  // Listener settings fail fast, before containerd or any state is touched (as dockerd's).
+  const listening = await listenOptions(cfg, logger);
   await writePidFile(cfg.pidfile);
   const liveRestore = cfg['live-restore'] ?? true;
   const daemon = await Daemon.start({
@@ -146,7 +155,7 @@ async function main(): Promise<void> {
   swarmRoutes(router);
   volumeRoutes(router, daemon);
   archiveRoutes(router, archiveBackend(daemon));
-  const server = await listen(cfg.hosts, router, logger);
+  const server = await listen(cfg.hosts, router, logger, listening);
   logger.info({ version: BERTH_VERSION, dataRoot: cfg['data-root'], execRoot: cfg['exec-root'] }, 'berthd ready');
 
   let stopping = false;

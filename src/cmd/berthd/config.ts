@@ -26,10 +26,16 @@ export interface DaemonConfig {
   'log-opts'?: Record<string, string>;
   /** Containers keep running while berthd is down (default true; false: SIGTERM stops them). */
   'live-restore'?: boolean;
+  // The API's tcp listeners and unix sockets, as dockerd: TLS, client verification, socket group.
+  tls?: boolean;
+  tlsverify?: boolean;
+  tlscacert?: string;
+  tlscert?: string;
+  tlskey?: string;
+  group?: string;
 }
 
-const defaults: DaemonConfig = {
-  hosts: ['unix:///var/run/berth.sock'],
+const defaults: Omit<DaemonConfig, 'hosts'> = {
   'data-root': '/var/lib/berth',
   'exec-root': '/run/berth',
   pidfile: '/var/run/berthd.pid',
@@ -57,6 +63,12 @@ const flagToKey: Record<string, keyof DaemonConfig> = {
   logDriver: 'log-driver',
   logOpt: 'log-opts',
   liveRestore: 'live-restore',
+  tls: 'tls',
+  tlsverify: 'tlsverify',
+  tlscacert: 'tlscacert',
+  tlscert: 'tlscert',
+  tlskey: 'tlskey',
+  group: 'group',
 };
 
 const known = new Set<string>(Object.values(flagToKey));
@@ -88,6 +100,10 @@ export async function loadDaemonConfig(
   }
   if (conflicts.length) {
     throw new Error(`the following directives are specified both as a flag and in the configuration file: ${conflicts.join(', ')}`);
+  }
+  // No host given: the unix socket, or with TLS on dockerd's tcp://localhost:2376.
+  if (!Array.isArray(cfg['hosts']) || cfg['hosts'].length === 0) {
+    cfg['hosts'] = cfg['tls'] === true || cfg['tlsverify'] !== undefined ? ['tcp://localhost:2376'] : ['unix:///var/run/berth.sock'];
   }
   return cfg as unknown as DaemonConfig;
 }
