@@ -23,6 +23,8 @@ export interface ContainerdOptions {
   debug?: boolean;
   /** containerd binary; default `containerd` from PATH. */
   binary?: string;
+  /** How often a running containerd is asked whether it answers (default 10 s). */
+  probeIntervalMs?: number;
 }
 
 export interface ContainerdProcess {
@@ -69,6 +71,9 @@ const STOP_TIMEOUT_MS = 10_000;
 const START_TIMEOUT_MS = 30_000;
 const HEALTHY_AFTER_MS = 30_000; // a run this long resets the restart back-off
 const ADOPTED_POLL_MS = 1_000;
+const PROBE_TIMEOUT_MS = 5_000;
+/** Consecutive unanswered probes after which a running containerd counts as hung. */
+const PROBE_FAILURES = 3;
 
 const q = (s: string): string => JSON.stringify(s); // TOML basic strings accept JSON escapes
 
@@ -206,6 +211,7 @@ export async function startContainerd(opts: ContainerdOptions): Promise<Containe
   let supervising = false; // restarts begin once the first start succeeded
   let restartTimer: NodeJS.Timeout | undefined;
   let pollTimer: NodeJS.Timeout | undefined;
+  let probeTimer: NodeJS.Timeout | undefined;
   let backoffMs = 100;
 
   const removeSockets = (): Promise<unknown> =>
@@ -298,6 +304,33 @@ export async function startContainerd(opts: ContainerdOptions): Promise<Containe
     pollTimer.unref();
   };
 
+  /**
+   * A containerd that stops answering (hung, stopped) is killed: its exit (or, adopted, the
+   * poll) brings a new one, which finds the shims and their containers again.
+   */
+  const probe = (): void => {
+    let failures = 0;
+    let probing = false;
+    probeTimer = setInterval(() => {
+      if (stopping || probing || restartTimer || !pid) return;
+      probing = true;
+      const target = pid;
+      void responsive(address, PROBE_TIMEOUT_MS)
+        .then(async (ok) => {
+          if (stopping || pid !== target) return;
+          failures = ok ? 0 : failures + 1;
+          if (failures < PROBE_FAILURES) return;
+          failures = 0;
+          if (!(await isOurContainerd(target, configPath))) return;
+          log.error({ containerdPid: target }, 'containerd does not answer; replacing it');
+          process.kill(target, 'SIGKILL');
+        })
+        .catch((err: unknown) => log.warn({ err }, 'probing containerd'))
+        .finally(() => (probing = false));
+    }, opts.probeIntervalMs ?? 10_000);
+    probeTimer.unref();
+  };
+
   // Adopt what a previous berthd left behind, if it is really our containerd and healthy.
   const leftover = await readPid(pidPath);
   if (leftover && (await alive(leftover)) && (await isOurContainerd(leftover, configPath))) {
@@ -313,6 +346,7 @@ export async function startContainerd(opts: ContainerdOptions): Promise<Containe
   }
   if (!pid) await spawnContainerd();
   supervising = true;
+  probe();
 
   return {
     address,
@@ -324,6 +358,7 @@ export async function startContainerd(opts: ContainerdOptions): Promise<Containe
       stopping = true;
       clearTimeout(restartTimer);
       clearInterval(pollTimer);
+      clearInterval(probeTimer);
       const target = pid;
       if (!target || !(await alive(target))) return;
       // Only signal the pid if it still is our containerd (an adopted pid could have been reused).
