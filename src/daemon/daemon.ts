@@ -30,7 +30,7 @@ export const CONTAINERD_NAMESPACE = 'berth';
  * How long start-up waits for containers to be reconciled with containerd before the API serves
  * anyway (berthd must answer within 10 s of its start); the rest continues in the background.
  */
-const RESTORE_WAIT_MS = 2000;
+const RESTORE_WAIT_MS = 1000;
 
 export interface DaemonOptions {
   dataRoot: string;
