@@ -4,6 +4,7 @@
 // up that chain; settings reach the operations through this Daemon (its DaemonOptions).
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { ContainerdClient } from '../libcontainerd/client.js';
 import { startContainerd } from '../libcontainerd/supervisor.js';
@@ -17,12 +18,19 @@ import type { ExecConfig } from './exec.js';
 import type { TaskIO } from './taskio.js';
 import type { HealthMonitor } from './health.js';
 import { readSysInfo, type SysInfo } from './resources.js';
-import { handleTaskExit, handleExecExit, restoreContainers } from './monitor.js';
+import { handleTaskExit, handleExecExit, loadContainers, restoreContainers } from './monitor.js';
+import { startContainersOnDaemonStart } from './restart.js';
 import { stopContainersAtShutdown } from './shutdown.js';
 import type { NetworkController } from '../network/controller.js';
 import { openNetworks, restoreNetworking, type NetworkDaemonOptions } from './network.js';
 
 export const CONTAINERD_NAMESPACE = 'berth';
+
+/**
+ * How long start-up waits for containers to be reconciled with containerd before the API serves
+ * anyway (berthd must answer within 10 s of its start); the rest continues in the background.
+ */
+const RESTORE_WAIT_MS = 1000;
 
 export interface DaemonOptions {
   dataRoot: string;
@@ -61,6 +69,8 @@ export class Daemon {
   private stoppingContainers = false;
   private hostSysInfo?: Promise<SysInfo>;
   private unsubscribe?: () => void;
+  /** Settles once start-up's reconciling with containerd and restarts by policy are done. */
+  restored: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly opts: DaemonOptions,
@@ -114,12 +124,26 @@ export class Daemon {
       onEvent: (action, id, attrs) => events.publish({ Type: 'volume', Action: action, Actor: { ID: id, Attributes: attrs } }),
     });
     d.stopContainerd = stop;
-    // Subscribe before restoring so that no exit between the two is missed.
     d.networks = await openNetworks(d, opts.network ?? {});
-    d.watchEvents();
-    await restoreContainers(d);
+    // What needs no containerd comes first and cannot hang: the containers as last saved, their
+    // endpoints and volumes. Reconciling them with containerd's tasks may be slow (a shim gone, a
+    // containerd under load): it holds each container's lock, so requests on that container wait
+    // for its true state while the API already serves.
+    const loaded = await loadContainers(d);
     await restoreNetworking(d);
-    await d.sweepFifos();
+    const fifoDirs = await readdir(join(opts.execRoot, 'fifo'));
+    // Subscribe before reconciling so that no exit between the two is missed.
+    d.watchEvents();
+    d.restored = (async () => {
+      await restoreContainers(d, loaded);
+      await d.sweepFifos(fifoDirs);
+      await d.collectMissedExits();
+      // Containers whose restart policy says so come back with the daemon (dockerd's restore).
+      await startContainersOnDaemonStart(d);
+    })().catch((err: unknown) => d.logger.error({ err }, 'restoring containers'));
+    const timer = new AbortController();
+    await Promise.race([d.restored, delay(RESTORE_WAIT_MS, undefined, { signal: timer.signal }).catch(() => undefined)]);
+    timer.abort();
     return d;
   }
 
@@ -150,6 +174,7 @@ export class Daemon {
     this.unsubscribe = () => sub.close();
   }
 
+  /** Exits of tasks berthd follows that happened while it was not listening. */
   private async collectMissedExits(): Promise<void> {
     for (const id of this.taskIO.keys()) {
       const task = await this.ctd.getTask(id).catch(() => undefined);
@@ -176,11 +201,18 @@ export class Daemon {
     if (c) this.containerEvent(c, 'oom');
   }
 
-  /** FIFO directories of containers that no longer run are leftovers of a crash. */
-  private async sweepFifos(): Promise<void> {
+  /**
+   * FIFO directories (found at start) of containers that no longer run are leftovers of a crash.
+   * A container's lock keeps a start that is creating its FIFOs meanwhile out.
+   */
+  private async sweepFifos(ids: string[]): Promise<void> {
     const root = join(this.opts.execRoot, 'fifo');
-    for (const id of await readdir(root)) {
-      if (!this.taskIO.has(id)) await rm(join(root, id), { recursive: true, force: true });
+    for (const id of ids) {
+      const sweep = async () => {
+        if (!this.taskIO.has(id)) await rm(join(root, id), { recursive: true, force: true });
+      };
+      const c = this.containers.find(id);
+      await (c ? c.lock.run(sweep) : sweep());
     }
   }
 

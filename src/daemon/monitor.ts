@@ -102,39 +102,68 @@ export async function handleExecExit(d: Daemon, execId: string, exitStatus: numb
   await e.finish(d, status);
 }
 
-/** Loads every container from disk and reconciles it with what containerd still runs. */
-export async function restoreContainers(d: Daemon): Promise<void> {
-  const tasks = new Map((await d.ctd.listTasks()).map((t) => [t.id, t]));
+/**
+ * Loads every container from disk into the store, as it was when berthd last saw it, and drops
+ * creates that never reached their commit point. Touches no containerd: it cannot hang.
+ */
+export async function loadContainers(d: Daemon): Promise<Container[]> {
+  const loaded: Container[] = [];
   for (const id of await readdir(d.containersDir)) {
     const dir = join(d.containersDir, id);
     const record = await readJSON<ContainerRecord>(join(dir, 'config.v2.json')).catch(() => undefined);
     const hostConfig = await readJSON<HostConfig>(join(dir, 'hostconfig.json')).catch(() => undefined);
     if (!record || !hostConfig) {
-      // A create that never reached its commit point.
       d.logger.warn({ id }, 'removing half-created container');
       await d.images.removeRWLayer(id).catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
       continue;
     }
+    if (!d.images.hasRWLayer(id)) {
+      // The layer is made before the record and removed before the directory: a removal that
+      // berthd did not finish. Finish it.
+      d.logger.warn({ id }, 'removing container whose removal was interrupted');
+      await rm(dir, { recursive: true, force: true });
+      continue;
+    }
     const c = new Container(dir, record, hostConfig);
     d.containers.add(c);
-    const task = tasks.get(id);
-    tasks.delete(id);
-    // Volume references are not persisted: re-register them; a task still alive keeps its mounts.
-    restoreContainerMounts(d, c, c.running && !!task && ['running', 'paused', 'pausing'].includes(task.status));
-    try {
-      await restoreOne(d, c, task);
-    } catch (err) {
-      d.logger.error({ err, id }, 'restoring container');
-    }
+    // Volume references are not persisted: re-register them; reconciling releases those of a
+    // container found exited.
+    restoreContainerMounts(d, c, c.running);
+    loaded.push(c);
+  }
+  await d.images.sweepRWLayers(new Set(loaded.map((c) => c.id)));
+  return loaded;
+}
+
+/**
+ * Reconciles loaded containers with what containerd still runs. Each container is reconciled
+ * under its lock, so that requests on it wait for its true state; the API may already serve.
+ */
+export async function restoreContainers(d: Daemon, loaded: Container[]): Promise<void> {
+  const tasks = new Map((await d.ctd.listTasks()).map((t) => [t.id, t]));
+  for (const c of loaded) {
+    const task = tasks.get(c.id);
+    tasks.delete(c.id);
+    await c.lock.run(async () => {
+      if (c.removing || !d.containers.find(c.id)) return;
+      const started = Date.now();
+      try {
+        await restoreOne(d, c, task);
+      } catch (err) {
+        d.logger.error({ err, id: c.id }, 'restoring container');
+      }
+      const ms = Date.now() - started;
+      if (ms > 1000) d.logger.warn({ id: c.id, ms, task: task?.status }, 'slow container restore');
+    });
   }
   // Tasks without a container record were being started when berthd died.
   for (const id of tasks.keys()) {
+    if (d.containers.find(id)) continue;
     await d.ctd.killTask(id, 9, { all: true }).catch(() => undefined);
     await d.ctd.deleteTask(id).catch(() => undefined);
     await d.ctd.deleteContainer(id).catch(() => undefined);
   }
-  await d.images.sweepRWLayers(new Set(d.containers.all().map((c) => c.id)));
 }
 
 async function restoreOne(d: Daemon, c: Container, task: { status: string; exitStatus: number; exitedAt?: Date } | undefined): Promise<void> {
@@ -155,15 +184,23 @@ async function restoreOne(d: Daemon, c: Container, task: { status: string; exitS
     const res = await d.ctd.deleteTask(c.id).catch(() => undefined);
     await d.ctd.deleteContainer(c.id).catch(() => undefined);
     if (c.running) {
+      await releaseRestored(d, c);
       markExited(c, res?.exitStatus ?? task.exitStatus, res?.exitedAt ?? task.exitedAt ?? new Date(), false);
       d.containerEvent(c, 'die', { exitCode: String(c.state.ExitCode) });
     }
   } else if (c.running) {
     // containerd lost it (e.g. a reboot): dockerd reports such a container as exited with 255.
+    await releaseRestored(d, c);
     markExited(c, 255, new Date(), false);
   }
   await c.save();
   if (c.hostConfig.AutoRemove) await removeContainer(d, c, { force: true, volumes: true }).catch(() => undefined);
+}
+
+/** A container that was running when berthd died and is not any more: its mounts and endpoints go. */
+async function releaseRestored(d: Daemon, c: Container): Promise<void> {
+  await releaseContainerMounts(d, c);
+  await releaseNetworking(d, c);
 }
 
 /** The spec a restored container runs with, kept by containerd (exec needs it). */

@@ -259,6 +259,10 @@ export class ImageService {
   }
 
   /** Removes RW layers no container owns: leftovers of a create that crashed before its commit. */
+  hasRWLayer(containerId: string): boolean {
+    return this.layers.getRWLayer(containerId) !== undefined;
+  }
+
   async sweepRWLayers(keep: Set<string>): Promise<void> {
     for (const id of this.layers.rwLayerIds()) {
       if (!keep.has(id)) await this.layers.removeRWLayer(id);

@@ -326,6 +326,7 @@ const errorKinds = new Map<grpc.status, ErrorKind>([
   [grpc.status.FAILED_PRECONDITION, 'conflict'], // e.g. deleting a running task
   [grpc.status.INVALID_ARGUMENT, 'invalid-parameter'],
   [grpc.status.UNAVAILABLE, 'unavailable'],
+  [grpc.status.DEADLINE_EXCEEDED, 'unavailable'],
 ]);
 
 function decodeEvent(env: PbEnvelope): ContainerdEvent | undefined {
@@ -372,6 +373,13 @@ const channelOptions: grpc.ChannelOptions = {
   'grpc.max_send_message_length': 16 << 20,
 };
 
+/**
+ * How long one call to containerd may take. containerd answers in milliseconds; a shim that is
+ * starting under load takes seconds. A call still pending after this is reported as unavailable
+ * rather than left to hold a request, a lock or berthd's start-up forever.
+ */
+export const CALL_TIMEOUT_MS = 30_000;
+
 export class ContainerdClient {
   readonly address: string;
   readonly namespace: string;
@@ -408,7 +416,8 @@ export class ContainerdClient {
     this.client.close();
   }
 
-  private unary<T>(m: Method, req: object, what: string, deadline?: Date): Promise<T> {
+  /** One call, bounded by `deadline` (CALL_TIMEOUT_MS from now by default; Infinity: unbounded). */
+  private unary<T>(m: Method, req: object, what: string, deadline: Date | number = Date.now() + CALL_TIMEOUT_MS): Promise<T> {
     return new Promise((resolve, reject) => {
       this.client.makeUnaryRequest(
         m.path,
@@ -416,7 +425,7 @@ export class ContainerdClient {
         m.res.deserialize,
         req,
         this.metadata.clone(),
-        deadline ? { deadline } : {},
+        { deadline },
         (err, res) => (err ? reject(mapError(err, what)) : resolve(res as T)),
       );
     });
@@ -425,7 +434,7 @@ export class ContainerdClient {
   // ---- version ----
 
   version(opts: { timeoutMs?: number } = {}): Promise<{ version: string; revision: string }> {
-    const deadline = opts.timeoutMs ? new Date(Date.now() + opts.timeoutMs) : undefined;
+    const deadline = opts.timeoutMs ? Date.now() + opts.timeoutMs : undefined;
     return this.unary<{ version: string; revision: string }>(M.version, {}, 'version', deadline).then((r) => ({
       version: r.version,
       revision: r.revision,
@@ -530,8 +539,9 @@ export class ContainerdClient {
     }
   }
 
-  async listTasks(): Promise<TaskInfo[]> {
-    const r = await this.unary<{ tasks: PbProcess[] }>(M.taskList, {}, 'list tasks');
+  async listTasks(opts: { timeoutMs?: number } = {}): Promise<TaskInfo[]> {
+    const deadline = opts.timeoutMs ? Date.now() + opts.timeoutMs : undefined;
+    const r = await this.unary<{ tasks: PbProcess[] }>(M.taskList, {}, 'list tasks', deadline);
     return r.tasks.map(toTaskInfo);
   }
 
@@ -544,6 +554,7 @@ export class ContainerdClient {
       M.taskWait,
       { containerId: id, execId: execId ?? '' },
       `wait task ${id}`,
+      Infinity,
     );
     return { exitStatus: r.exitStatus, exitedAt: toDate(r.exitedAt) };
   }

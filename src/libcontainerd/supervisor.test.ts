@@ -50,8 +50,8 @@ async function isContainerd(pid: number): Promise<boolean> {
   }
 }
 
-async function start(): Promise<ContainerdProcess> {
-  const s = await startContainerd({ execRoot, dataRoot, logger });
+async function start(opts: { probeIntervalMs?: number } = {}): Promise<ContainerdProcess> {
+  const s = await startContainerd({ execRoot, dataRoot, logger, ...opts });
   supervisors.push(s);
   seenPids.add(s.pid);
   return s;
@@ -159,4 +159,17 @@ test('replaces a leftover that is alive but unresponsive', { timeout: 60_000 }, 
   assert.ok(await answers(s.address));
   await s.stop();
   assert.equal(await isContainerd(s.pid), false);
+});
+
+test('replaces a running containerd that stops answering', { timeout: 60_000 }, async () => {
+  const s = await start({ probeIntervalMs: 200 });
+  const hung = s.pid;
+  process.kill(hung, 'SIGSTOP'); // alive, holding its socket, never answering
+  const replaced = await eventually('replacement of the hung containerd', async () =>
+    s.pid !== hung && (await isContainerd(s.pid)) ? s.pid : undefined,
+  30_000);
+  seenPids.add(replaced);
+  assert.equal(await isContainerd(hung), false, 'the hung containerd was killed');
+  assert.ok(await answers(s.address));
+  await s.stop();
 });

@@ -21,7 +21,6 @@ import { imageBackend } from '../../daemon/imagebackend.js';
 import { systemBackend } from '../../daemon/systembackend.js';
 import { networkRoutes } from '../../server/router/network.js';
 import { swarmRoutes } from '../../server/router/swarm.js';
-import { startContainersOnDaemonStart } from '../../daemon/restart.js';
 import { validateDaemonLogConfig } from '../../logger/drivers.js';
 import { networkBackend } from '../../daemon/networkbackend.js';
 import { errnoCode } from '../../pkg/errors.js';
@@ -144,8 +143,6 @@ async function main(): Promise<void> {
       firewallTable: cfg['firewall-table'],
     },
   });
-  // Containers whose restart policy says so come back with the daemon (dockerd's restore).
-  await startContainersOnDaemonStart(daemon);
   const router = new Router(logger);
   systemRoutes(router, systemBackend(daemon));
   containerRoutes(router, containerBackend(daemon));
