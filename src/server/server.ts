@@ -12,6 +12,7 @@ export interface ApiServer {
 }
 
 const sockets = new WeakMap<Server, Set<Socket>>();
+const MAX_UPGRADE_BODY = 1024 * 1024;
 
 export async function listen(hosts: string[], router: Router, logger: Logger): Promise<ApiServer> {
   const servers: Server[] = [];
@@ -26,6 +27,9 @@ export async function listen(hosts: string[], router: Router, logger: Logger): P
     });
     server.on('request', (req, res) => void router.dispatch(req, res));
     server.on('upgrade', (req, socket: Socket, head: Buffer) => {
+      // Node hands the socket over without an error listener: a client that vanishes would
+      // otherwise take the whole daemon down with an EPIPE.
+      socket.on('error', () => socket.destroy());
       void (async () => {
         // Node leaves an upgrade request's body on the socket: take it off before the stream starts.
         const { body, rest } = await readUpgradeBody(req, socket, head);
@@ -103,14 +107,19 @@ function splitHostPort(addr: string): [string, number] {
 async function readUpgradeBody(req: IncomingMessage, socket: Socket, head: Buffer): Promise<{ body: Buffer; rest: Buffer }> {
   const length = Number(req.headers['content-length'] ?? 0);
   if (!(length > 0)) return { body: Buffer.alloc(0), rest: head };
+  // Upgrade requests (attach, exec start) carry small JSON bodies: a larger length is not buffered.
+  if (length > MAX_UPGRADE_BODY) throw invalidParameter('request body is too large');
   let buf = head;
   while (buf.length < length) {
     const chunk = await new Promise<Buffer>((resolve, reject) => {
-      socket.once('data', resolve);
+      const closed = () => reject(new Error('connection closed in request body'));
+      socket.once('data', (c: Buffer) => {
+        socket.off('error', reject).off('end', closed);
+        resolve(c);
+      });
       socket.once('error', reject);
-      socket.once('end', () => reject(new Error('connection closed in request body')));
+      socket.once('end', closed);
     });
-    socket.removeAllListeners('error').removeAllListeners('end');
     buf = Buffer.concat([buf, chunk]);
   }
   socket.pause();
