@@ -94,7 +94,8 @@ function hostileStrings(t: FuzzTarget): string[] {
     'a'.repeat(300), 'a'.repeat(5000), 'A'.repeat(70000).slice(0, 60000),
     '', ' ', '-', '--rm', 'UPPER', 'ñame', '😀', 'name:tag', 'name@sha256:xyz', 'sha256:', 'sha256:' + '0'.repeat(64),
     'a/b/c', '/abs', 'a..b', 'a//b', '\\..\\..\\', 'registry:5000/x', 'localhost/../../x', '..:latest',
-    '-1', '0', '99999999999999999999', 'NaN', 'true', '{}', '[]', 'null', "'", '"', '<script>', '$(id)', '*',
+    // No short hex strings: they are ID prefixes, and would remove the stream container.
+    '-1', '0x', '99999999999999999999', 'NaN', 'true', '{}', '[]', 'null', "'", '"', '<script>', '$(id)', '*',
   ];
 }
 
