@@ -58,31 +58,34 @@ export async function commitContainer(d: Daemon, req: CommitRequest): Promise<st
   if (c.removing) throw conflict(`You cannot commit container ${c.id} which is being removed`);
 
   const newConfig = mergeCommitConfig(applyChanges(clone(req.config ?? c.record.Config), req.changes), c.record.Config);
-  let paused = false;
-  if (req.pause && c.running && !c.state.Paused) {
-    try {
-      await d.ctd.pause(c.id);
-      paused = true;
-    } catch (err) {
-      d.logger.warn({ err, id: c.id }, 'could not pause container for commit');
+  // Under the container's lock: a pause or unpause in the middle would otherwise be undone by the
+  // resume below, leaving the container running while its state says paused.
+  const id = await c.lock.run(async () => {
+    let paused = false;
+    if (req.pause && c.running && !c.state.Paused) {
+      try {
+        await d.ctd.pause(c.id);
+        paused = true;
+      } catch (err) {
+        d.logger.warn({ err, id: c.id }, 'could not pause container for commit');
+      }
     }
-  }
-  let id: string;
-  try {
-    id = await d.images.commit({
-      containerID: c.id,
-      parentImageID: c.record.Image,
-      config: newConfig,
-      containerConfig: c.record.Config,
-      author: req.author,
-      comment: req.comment,
-      os: 'linux',
-      repo: req.repo,
-      tag: req.tag,
-    });
-  } finally {
-    if (paused) await d.ctd.resume(c.id).catch((err: unknown) => d.logger.warn({ err, id: c.id }, 'could not resume container after commit'));
-  }
+    try {
+      return await d.images.commit({
+        containerID: c.id,
+        parentImageID: c.record.Image,
+        config: newConfig,
+        containerConfig: c.record.Config,
+        author: req.author,
+        comment: req.comment,
+        os: 'linux',
+        repo: req.repo,
+        tag: req.tag,
+      });
+    } finally {
+      if (paused) await d.ctd.resume(c.id).catch((err: unknown) => d.logger.warn({ err, id: c.id }, 'could not resume container after commit'));
+    }
+  });
   d.containerEvent(c, 'commit', { comment: req.comment ?? '', imageID: id, imageRef: ref ? familiarString(ref) : '' });
   return id;
 }

@@ -154,7 +154,8 @@ export async function topContainer(d: Daemon, c: Container, psArgs: string): Pro
   const pids = new Set(await d.ctd.pids(c.id));
   const args = psArgs ? psArgs.split(/\s+/).filter(Boolean) : ['-ef'];
   const ps = await runCommand('ps', args);
-  if (ps.code !== 0) throw systemError(`Error running ps: exit status ${ps.code}: ${ps.stderr.trim()}`);
+  // ps refusing its arguments (ps_args) is the client's mistake.
+  if (ps.code !== 0) throw invalidParameter(`Error running ps: exit status ${ps.code}: ${ps.stderr.trim()}`);
   const lines = ps.stdout.split('\n').filter((l) => l.trim() !== '');
   const titles = lines[0].trim().split(/\s+/);
   const pidIndex = titles.indexOf('PID');

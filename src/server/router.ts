@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { httpStatusOf } from '../pkg/errors.js';
+import { httpStatusOf, invalidParameter } from '../pkg/errors.js';
 import { negotiateVersion } from './version.js';
 import { writeJSON } from './httputils.js';
 
@@ -57,7 +57,13 @@ export class Router {
   delete(p: string, h: Handler): void { this.add('DELETE', p, h); }
 
   async dispatch(req: IncomingMessage, res: ServerResponse, upgrade?: { socket: Socket; head: Buffer }): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://berth');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://berth');
+    } catch {
+      writeJSON(res, 400, { message: `parse ${JSON.stringify(req.url)}: invalid request URI` });
+      return;
+    }
     let path = url.pathname;
     let requested: string | undefined;
     const m = versionPrefix.exec(path);
@@ -100,7 +106,7 @@ export class Router {
       const m = route.regex.exec(path);
       if (!m) continue;
       const params: Record<string, string> = {};
-      route.keys.forEach((k, i) => { params[k] = decodeURIComponent(m[i + 1]); });
+      route.keys.forEach((k, i) => { params[k] = decodeSegment(m[i + 1]); });
       return { route, params };
     }
     return undefined;
@@ -122,6 +128,23 @@ export class Router {
       return;
     }
     writeJSON(res, status, { message });
+  }
+}
+
+/**
+ * Percent-decodes a path parameter as Go's url package does: a malformed escape is the client's
+ * mistake (400, with Go's message), and bytes that are not UTF-8 do not fail the request — the
+ * name they make simply matches nothing.
+ */
+function decodeSegment(raw: string): string {
+  const bad = /%(?![0-9a-fA-F]{2})/.exec(raw);
+  if (bad) throw invalidParameter(`invalid URL escape ${JSON.stringify(raw.slice(bad.index, bad.index + 3))}`);
+  if (!raw.includes('%')) return raw;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    const bytes = raw.replace(/%([0-9a-fA-F]{2})|[^%]+/g, (m, hex?: string) => (hex ? String.fromCharCode(parseInt(hex, 16)) : m));
+    return Buffer.from(bytes, 'latin1').toString('utf8');
   }
 }
 

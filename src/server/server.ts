@@ -30,6 +30,7 @@ export interface ListenOptions {
 type Server = ReturnType<typeof createServer> | ReturnType<typeof createTlsServer>;
 
 const sockets = new WeakMap<Server, Set<Socket>>();
+const MAX_UPGRADE_BODY = 1024 * 1024;
 
 const httpOptions: ServerOptions = { keepAliveTimeout: 60_000, requestTimeout: 0, headersTimeout: 60_000 };
 
@@ -60,6 +61,9 @@ export async function listen(hosts: string[], router: Router, logger: Logger, op
       // Clients close their writing side when they have no more input (a TLS close_notify):
       // the output must keep flowing, as it does on a plain socket.
       socket.allowHalfOpen = true;
+      // Node hands the socket over without an error listener: a client that vanishes would
+      // otherwise take the whole daemon down with an EPIPE.
+      socket.on('error', () => socket.destroy());
       void (async () => {
         // Node leaves an upgrade request's body on the socket: take it off before the stream starts.
         const { body, rest } = await readUpgradeBody(req, socket, head);
@@ -139,14 +143,19 @@ export function splitHostPort(addr: string): [string, number] {
 async function readUpgradeBody(req: IncomingMessage, socket: Socket, head: Buffer): Promise<{ body: Buffer; rest: Buffer }> {
   const length = Number(req.headers['content-length'] ?? 0);
   if (!(length > 0)) return { body: Buffer.alloc(0), rest: head };
+  // Upgrade requests (attach, exec start) carry small JSON bodies: a larger length is not buffered.
+  if (length > MAX_UPGRADE_BODY) throw invalidParameter('request body is too large');
   let buf = head;
   while (buf.length < length) {
     const chunk = await new Promise<Buffer>((resolve, reject) => {
-      socket.once('data', resolve);
+      const closed = () => reject(new Error('connection closed in request body'));
+      socket.once('data', (c: Buffer) => {
+        socket.off('error', reject).off('end', closed);
+        resolve(c);
+      });
       socket.once('error', reject);
-      socket.once('end', () => reject(new Error('connection closed in request body')));
+      socket.once('end', closed);
     });
-    socket.removeAllListeners('error').removeAllListeners('end');
     buf = Buffer.concat([buf, chunk]);
   }
   socket.pause();

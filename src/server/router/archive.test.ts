@@ -64,6 +64,9 @@ test('archive routes: HEAD, GET (plain and gzip), PUT, errors', async () => {
   assert.equal(json(missing).message, 'Could not find the file /nope in container box');
   assert.equal((await call('HEAD', '/containers/box/archive?path=/nope')).status, 404);
   assert.equal(json(await call('GET', '/containers/box/archive')).message, 'bad parameter: path cannot be empty');
+  const nul = await call('GET', '/containers/box/archive?path=x%00y');
+  assert.equal(nul.status, 400);
+  assert.equal(json(nul).message, 'lstat x\0y: invalid argument');
   assert.equal((await call('GET', '/containers/other/archive?path=/')).status, 404);
 
   const get = await call('GET', '/containers/box/archive?path=/etc');

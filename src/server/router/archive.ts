@@ -37,6 +37,8 @@ function archiveParams(ctx: RouteContext): { name: string; path: string } {
   if (name === '') throw invalidParameter('bad parameter: name cannot be empty');
   const path = ctx.query.get('path') ?? '';
   if (path === '') throw invalidParameter('bad parameter: path cannot be empty');
+  // No file name holds a NUL: the kernel would refuse it (EINVAL), and so does Node's fs, with a TypeError.
+  if (path.includes('\0')) throw invalidParameter(`lstat ${path}: invalid argument`);
   return { name, path };
 }
 
