@@ -3,7 +3,7 @@
 DEB_PACKAGES := containerd runc tini busybox-static iptables nftables iproute2 util-linux bsdutils procps attr docker-compose
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: build deps run test unit integration bench clean
+.PHONY: build deps run test stress unit integration bench clean
 
 build: deps dist/.built
 
@@ -28,6 +28,10 @@ run: build
 
 test: build
 	node hack/run-tests.mjs
+
+# Crash-only scenarios under load (SIGKILLs while clients work); not part of `make test`.
+stress: build
+	node hack/run-tests.mjs integration/stress
 
 bench: build
 	hack/bench/run-latency
