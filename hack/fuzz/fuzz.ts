@@ -1,6 +1,6 @@
 // The hostile-client fuzzer: throws malformed requests at every route of a running berthd and
 // reports every 5xx, crash, memory growth past a bound, and change to a sentinel tree outside the
-// daemon's roots. Used by hack/fuzz/api-fuzz and by integration/fuzz.test.ts.
+// daemon's roots. Used by hack/fuzz/api-fuzz and by integration/stress/fuzz.test.ts.
 import { createHash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { readdir, readFile, lstat, mkdir, writeFile } from 'node:fs/promises';
