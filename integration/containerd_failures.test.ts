@@ -6,20 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { useDaemon } from './harness.js';
+import { useDaemon, alive } from './harness.js';
 import { importBusybox } from './fixtures.js';
 import { removeAll, runDetached, waitFor, within } from './helpers.js';
 
 const env = useDaemon({ setup: (d) => importBusybox(d).then(() => undefined) });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function parentPid(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');

@@ -406,7 +406,8 @@ function mentions(cmdline: string, root: string): boolean {
   return false;
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists (signal 0). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -7,20 +7,11 @@ import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
-import { startDaemon, useDaemon, type Daemon } from './harness.js';
+import { startDaemon, useDaemon, type Daemon, alive } from './harness.js';
 import { importBusybox } from './fixtures.js';
 import { rejectsApi, removeAll, runDetached, runToExit, waitFor, waitRegistered, within } from './helpers.js';
 
 const env = useDaemon({ setup: (d) => importBusybox(d).then(() => undefined) });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('SIGKILLed berthd restores running containers and records exits that happened while it was down', async () => {
   const c = env.client;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { pack } from 'tar-stream';
 import type { RouteSpec } from './routes.js';
+import { alive } from '../../integration/harness.js';
 
 export interface FuzzTarget {
   socket: string;
@@ -330,15 +331,6 @@ export async function rss(pid: number): Promise<number | undefined> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => undefined);
   const m = status && /VmRSS:\s+(\d+) kB/.exec(status);
   return m ? Number(m[1]) * 1024 : undefined;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const STREAM_ROUTES = [
