@@ -1,14 +1,15 @@
 // berthd dying under load: live restore after SIGKILL (running containers kept, exits that
 // happened meanwhile recorded with their real status), a crash in the middle of creates
-// leaving nothing half-made, and berthd on an already running containerd (--containerd).
+// leaving nothing half-made, one inside a start leaving no task behind, and berthd on an
+// already running containerd (--containerd).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFile } from 'node:fs/promises';
 import { startDaemon, useDaemon, type Daemon, alive } from './harness.js';
 import { importBusybox } from './fixtures.js';
+import { ContainerdClient } from '../src/libcontainerd/client.js';
 import { rejectsApi, removeAll, runDetached, runToExit, waitFor, waitRegistered, within } from './helpers.js';
 
 const env = useDaemon({ setup: (d) => importBusybox(d).then(() => undefined) });
@@ -130,6 +131,37 @@ test('berthd killed in the middle of creates leaves no half-made containers', as
     const r = await client.containerCreate({ Image: 'busybox', Cmd: ['true'] }, { name });
     await client.containerRemove(r.Id);
   }
+});
+
+test('berthd killed inside a start, after the task started but before recording it: the task is discarded', async () => {
+  let client = env.daemon.client;
+  const id = (await client.containerCreate({ Image: 'busybox', Cmd: ['sleep', '300'] }, { name: 'half-started' })).Id;
+  // The record as a start finds it; putting it back while berthd is down makes the disk say what
+  // it said when a SIGKILL lands between containerd's task start and start's own save.
+  const recordPath = join(env.daemon.dataRoot, 'containers', id, 'config.v2.json');
+  const unstarted = await readFile(recordPath);
+  await client.containerStart(id);
+  const pid = (await client.containerInspect(id)).State.Pid;
+
+  await env.daemon.stop({ kill: true });
+  await writeFile(recordPath, unstarted);
+  await env.daemon.restart();
+  client = env.daemon.client;
+
+  // Restore reconciles in the background under the container's lock: inspect waits for it.
+  const c = await client.containerInspect(id);
+  assert.equal(c.State.Status, 'created', 'nobody was told it started');
+  assert.equal(alive(pid), false, 'its process was killed');
+  const ctd = await ContainerdClient.connect(join(env.daemon.execRoot, 'containerd', 'containerd.sock'), 'berth');
+  try {
+    assert.equal(await ctd.getTask(id), undefined, 'no task left in containerd');
+  } finally {
+    ctd.close();
+  }
+  // It is whole: it starts again, and goes.
+  await client.containerStart(id);
+  assert.equal((await client.containerInspect(id)).State.Running, true);
+  await removeAll(client, [id]);
 });
 
 test('berthd with --containerd uses an existing containerd and leaves it running', async () => {

@@ -6,6 +6,7 @@ import type { ContainerConfig, HostConfig } from '../api/types/container.js';
 import { Container, type ContainerRecord } from '../container/container.js';
 import { readJSON } from '../pkg/atomicfile.js';
 import { isKind } from '../pkg/errors.js';
+import { SIGKILL } from '../pkg/signal.js';
 import { openStdio, stdioPaths, TaskIO } from './taskio.js';
 import { removeContainer } from './delete.js';
 import type { Daemon } from './daemon.js';
@@ -157,13 +158,32 @@ export async function restoreContainers(d: Daemon, loaded: Container[]): Promise
       if (ms > 1000) d.logger.warn({ id: c.id, ms, task: task?.status }, 'slow container restore');
     });
   }
-  // Tasks without a container record were being started when berthd died.
+  // Tasks and containerd containers without a container record are left from removals that
+  // berthd did not finish.
   for (const id of tasks.keys()) {
-    if (d.containers.find(id)) continue;
-    await d.ctd.killTask(id, 9, { all: true }).catch(() => undefined);
-    await d.ctd.deleteTask(id).catch(() => undefined);
-    await d.ctd.deleteContainer(id).catch(() => undefined);
+    if (!d.containers.find(id)) await discardTask(d, id);
   }
+  for (const { id } of await d.ctd.listContainers()) {
+    if (!d.containers.find(id)) await d.ctd.deleteContainer(id).catch(() => undefined);
+  }
+}
+
+/** How long a task berthd discards may take to die after SIGKILL before it is given up on. */
+const DISCARD_WAIT_MS = 10_000;
+
+/**
+ * Kills a task that berthd does not own (any more), waits for it to stop and deletes it with its
+ * containerd container. Deleting a task that still runs fails, so the wait is what makes it go.
+ */
+async function discardTask(d: Daemon, id: string): Promise<{ exitStatus: number; exitedAt?: Date } | undefined> {
+  await d.ctd.killTask(id, SIGKILL, { all: true }).catch(() => undefined);
+  await d.ctd.waitTask(id, { timeoutMs: DISCARD_WAIT_MS }).catch(() => undefined);
+  const res = await d.ctd.deleteTask(id).catch((err) => {
+    d.logger.warn({ err, id }, 'could not delete a discarded task');
+    return undefined;
+  });
+  await d.ctd.deleteContainer(id).catch(() => undefined);
+  return res;
 }
 
 async function restoreOne(d: Daemon, c: Container, task: { status: string; exitStatus: number; exitedAt?: Date } | undefined): Promise<void> {
@@ -180,9 +200,9 @@ async function restoreOne(d: Daemon, c: Container, task: { status: string; exitS
     return;
   }
   if (task) {
-    // It exited while berthd was away (or was half-started): collect its real exit status.
-    const res = await d.ctd.deleteTask(c.id).catch(() => undefined);
-    await d.ctd.deleteContainer(c.id).catch(() => undefined);
+    // It exited while berthd was away, or berthd died inside a start before recording it (the task
+    // may run then, but nobody was told it started): collect its real exit status.
+    const res = await discardTask(d, c.id);
     if (c.running) {
       await releaseRestored(d, c);
       markExited(c, res?.exitStatus ?? task.exitStatus, res?.exitedAt ?? task.exitedAt ?? new Date(), false);

@@ -209,7 +209,7 @@ test('exec, stdin, pause/resume, pids, kill in a running container', { timeout: 
   const [e1out] = await fifos(id, 'e1-stdout');
   const e1text = openFifoForRead(e1out!).then(readAll);
   await c().exec(id, 'e1', { process: processSpec(['sh', '-c', 'echo from-exec; exit 3']), stdout: e1out, terminal: false });
-  const e1wait = c().waitTask(id, 'e1');
+  const e1wait = c().waitTask(id, { execId: 'e1' });
   e1wait.catch(() => undefined);
   const e1 = await c().startExec(id, 'e1');
   assert.ok(e1.pid > 0 && e1.pid !== pid);
@@ -234,7 +234,7 @@ test('exec, stdin, pause/resume, pids, kill in a running container', { timeout: 
   stdin.write('ping\n');
   await new Promise<void>((resolve) => stdin.end(resolve));
   await c().closeStdin(id, 'e2');
-  assert.equal((await c().waitTask(id, 'e2')).exitStatus, 0);
+  assert.equal((await c().waitTask(id, { execId: 'e2' })).exitStatus, 0);
   assert.equal(await e2text, 'ping\n');
   await c().deleteExec(id, 'e2');
 

@@ -546,15 +546,15 @@ export class ContainerdClient {
   }
 
   /**
-   * Resolves when the task's init process (or the given exec) exits. A long-lived call with no
-   * deadline; it fails with an unavailable error if containerd goes away meanwhile.
+   * Resolves when the task's init process (or the given exec) exits. Without a timeout a
+   * long-lived call; it fails with an unavailable error if containerd goes away meanwhile.
    */
-  async waitTask(id: string, execId?: string): Promise<ExitInfo> {
+  async waitTask(id: string, opts: { execId?: string; timeoutMs?: number } = {}): Promise<ExitInfo> {
     const r = await this.unary<{ exitStatus: number; exitedAt?: PbTimestamp | null }>(
       M.taskWait,
-      { containerId: id, execId: execId ?? '' },
+      { containerId: id, execId: opts.execId ?? '' },
       `wait task ${id}`,
-      Infinity,
+      opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs,
     );
     return { exitStatus: r.exitStatus, exitedAt: toDate(r.exitedAt) };
   }
