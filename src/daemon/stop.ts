@@ -18,9 +18,16 @@ export async function killContainer(d: Daemon, c: Container, signalRaw: string |
   try {
     await d.ctd.killTask(c.id, signal, { all: signal === SIGKILL });
   } catch (err) {
-    if (!isKind(err, 'not-found')) throw err;
+    // A kill racing the deletion of an exited task reaches its shim as it closes and fails with
+    // "ttrpc: closed" instead of "not found": ask containerd whether there is still a process.
+    if (!isKind(err, 'not-found') && !(await taskGone(d, c.id))) throw err;
   }
   d.containerEvent(c, 'kill', { signal: String(signal) });
+}
+
+async function taskGone(d: Daemon, id: string): Promise<boolean> {
+  const task = await d.ctd.getTask(id).catch(() => null);
+  return task === undefined || task?.status === 'stopped';
 }
 
 /** Resolves true once the container is not running, false after `ms` (-1: no limit). */
