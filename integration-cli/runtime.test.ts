@@ -79,8 +79,9 @@ test('restart policies across a berthd restart (live-restore off)', async () => 
   await dockerOk(d, ['stop', '-t', '1', 'pus']);
   await d.restart();
   const status = async (n: string) => inspectField(d, n, '{{.State.Status}}');
-  assert.equal(await status('pa'), 'running');
-  assert.equal(await status('pu'), 'running');
+  // Policy starts follow the reconcile, which may still run in the background once berthd answers.
+  await waitStatus(d, 'pa', 'running', 30_000);
+  await waitStatus(d, 'pu', 'running', 30_000);
   assert.equal(await status('pus'), 'exited', 'an unless-stopped container stopped by the user stays stopped');
   assert.equal(await status('pn'), 'exited', 'a container without restart policy was stopped with berthd');
   assert.equal(await inspectField(d, 'pn', '{{.State.ExitCode}}'), '137');

@@ -153,38 +153,29 @@ export async function subscribeEvents(client: Client, filters?: Record<string, s
   const ac = new AbortController();
   const res = await client.request('GET', '/events', { query: { filters: filters ? JSON.stringify(filters) : undefined }, signal: ac.signal });
   const events: EventMessage[] = [];
-  const waiters = new Set<() => void>();
+  const conditions = new Conditions();
   let failure: Error | undefined;
   void (async () => {
     try {
       for await (const e of jsonStream<EventMessage>(res)) {
         events.push(e);
-        for (const w of [...waiters]) w();
+        conditions.recheck();
       }
       if (!ac.signal.aborted) failure = new Error('the event stream ended');
     } catch (err) {
       if (!ac.signal.aborted) failure = err as Error;
     }
-    for (const w of [...waiters]) w();
+    conditions.recheck();
   })();
   return {
     events,
     next(what, match, timeoutMs = 20_000) {
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          const hit = events.find(match);
-          if (hit) done(() => resolve(hit));
-          else if (failure) done(() => reject(new Error(`waiting for ${what}: ${failure!.message}`)));
-        };
-        const timer = setTimeout(() => done(() => reject(new Error(`timed out waiting for the event: ${what}`))), timeoutMs);
-        const done = (settle: () => void): void => {
-          clearTimeout(timer);
-          waiters.delete(check);
-          settle();
-        };
-        waiters.add(check);
-        check();
-      });
+      return conditions.wait<EventMessage>(() => {
+        const hit = events.find(match);
+        if (hit) return { value: hit };
+        if (failure) return { error: new Error(`waiting for ${what}: ${failure.message}`) };
+        return undefined;
+      }, timeoutMs, () => `timed out waiting for the event: ${what}`);
     },
     close: () => ac.abort(),
   };
@@ -211,11 +202,11 @@ export interface OutputWatch {
 export function watchOutput(stream: Readable, multiplexed: boolean): OutputWatch {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
-  const waiters = new Set<() => void>();
+  const conditions = new Conditions();
   let finished = false;
   const onData = (s: 1 | 2, c: Buffer): void => {
     (s === 1 ? out : err).push(c);
-    for (const w of [...waiters]) w();
+    conditions.recheck();
   };
   const reading = multiplexed
     ? demux(stream, onData)
@@ -227,32 +218,59 @@ export function watchOutput(stream: Readable, multiplexed: boolean): OutputWatch
       });
   const ended = reading.finally(() => {
     finished = true;
-    for (const w of [...waiters]) w();
+    conditions.recheck();
   });
   ended.catch(() => undefined);
   const stdout = (): string => Buffer.concat(out).toString();
   const stderr = (): string => Buffer.concat(err).toString();
+  const seen = (): string => JSON.stringify({ stdout: stdout(), stderr: stderr() });
   return {
     stdout,
     stderr,
     ended,
     until(what, test, timeoutMs = 10_000) {
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          if (test({ stdout: stdout(), stderr: stderr() })) done(resolve);
-          else if (finished) done(() => reject(new Error(`the stream ended before ${what}: ${JSON.stringify({ stdout: stdout(), stderr: stderr() })}`)));
-        };
-        const timer = setTimeout(() => done(() => reject(new Error(`timed out waiting for ${what}: ${JSON.stringify({ stdout: stdout(), stderr: stderr() })}`))), timeoutMs);
-        const done = (settle: () => void): void => {
-          clearTimeout(timer);
-          waiters.delete(check);
-          settle();
-        };
-        waiters.add(check);
-        check();
-      });
+      return conditions.wait(() => {
+        if (test({ stdout: stdout(), stderr: stderr() })) return { value: undefined };
+        if (finished) return { error: new Error(`the stream ended before ${what}: ${seen()}`) };
+        return undefined;
+      }, timeoutMs, () => `timed out waiting for ${what}: ${seen()}`);
     },
   };
+}
+
+/**
+ * Waits on conditions over data that arrives in the background (events, output): each is checked
+ * at once and again at every `recheck`, until it holds, fails, or times out.
+ */
+class Conditions {
+  private readonly checks = new Set<() => void>();
+
+  recheck(): void {
+    for (const check of [...this.checks]) check();
+  }
+
+  /** `check` answers a value, an error, or undefined to keep waiting. */
+  wait<T>(check: () => { value: T } | { error: Error } | undefined, timeoutMs: number, timeoutMessage: () => string): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const settle = (): void => {
+        clearTimeout(timer);
+        this.checks.delete(run);
+      };
+      const run = (): void => {
+        const r = check();
+        if (!r) return;
+        settle();
+        if ('error' in r) reject(r.error);
+        else resolve(r.value);
+      };
+      const timer = setTimeout(() => {
+        settle();
+        reject(new Error(timeoutMessage()));
+      }, timeoutMs);
+      this.checks.add(run);
+      run();
+    });
+  }
 }
 
 /** Creates and starts a long-running container (`sleep`), resolving with its ID. */
