@@ -29,7 +29,7 @@ run: build
 test: build
 	node hack/run-tests.mjs
 
-# Crash-only scenarios under load (SIGKILLs while clients work); not part of `make test`.
+# The API fuzzer's suite run (hostile clients at every route); not part of `make test`.
 stress: build
 	node hack/run-tests.mjs integration/stress
 

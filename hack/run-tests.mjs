@@ -1,6 +1,6 @@
 // Runs every compiled test (unit tests beside the code, then integration/ and integration-cli/)
-// with Node's built-in runner. Tests that start daemons run one file at a time. Stress scenarios
-// (integration/stress/) run only when asked for by that path: `make stress`.
+// with Node's built-in runner. Tests that start daemons run one file at a time. Stress runs
+// (integration/stress/: the API fuzzer) run only when asked for by that path: `make stress`.
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';

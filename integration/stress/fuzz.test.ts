@@ -1,8 +1,9 @@
 // A short, fixed-seed run of the hostile-client fuzzer (hack/fuzz): every route, malformed and
 // truncated requests, slow and vanishing clients. Fails on any 5xx for bad input, a crash, RSS
 // past its bound, or a change to the sentinel tree outside berthd's roots. Run with `make
-// stress`, not `make test`: a runtime error under the fuzzer's load (a 500 "ttrpc: closed" from a
-// restart racing the fuzzer's own kills) still fails it now and then.
+// stress`, not `make test`: what it meets depends on timing under its load, so a race it finds
+// shows up in some runs only (the last one, a kill racing the deletion of an exited task, is
+// fixed) and must not turn `make test` red at random.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -2,9 +2,6 @@
 // stop and remove containers. Every restart must answer on its socket within 10 s, and at the
 // end everything listed must be removable without leaving kernel or containerd state behind.
 //
-// Run with `make stress`, not part of `make test`: some runs still end with a containerd task
-// left behind after every container was removed (an open defect this scenario found).
-//
 // Kills are paced by progress, not by the clock: the next kill comes once every client has
 // finished a few more operations since the last restart.
 
@@ -15,10 +12,10 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
-import { useDaemon } from '../harness.js';
-import { importBusybox } from '../fixtures.js';
-import { waitFor } from '../helpers.js';
-import { ContainerdClient } from '../../src/libcontainerd/client.js';
+import { useDaemon } from './harness.js';
+import { importBusybox } from './fixtures.js';
+import { waitFor } from './helpers.js';
+import { ContainerdClient } from '../src/libcontainerd/client.js';
 
 const CLIENTS = 3;
 const KILLS = 4;
