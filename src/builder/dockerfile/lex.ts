@@ -33,6 +33,8 @@ export interface LexOptions {
   rawEscapes?: boolean;
   /** Leave a reference to an unset variable as written instead of expanding it to nothing. */
   skipUnsetEnv?: boolean;
+  /** Treat quotes as ordinary characters (heredoc contents expand this way). */
+  skipProcessQuotes?: boolean;
 }
 
 export interface WordResult {
@@ -162,11 +164,11 @@ class Scan {
           const v = this.processPossibleHeredoc();
           result += v;
           words.addRaw(v);
-        } else if (ch === 0x27 /* ' */) {
+        } else if (ch === 0x27 /* ' */ && !this.opts.skipProcessQuotes) {
           const v = this.processSingleQuote();
           result += v;
           words.addRaw(v);
-        } else if (ch === 0x22 /* " */) {
+        } else if (ch === 0x22 /* " */ && !this.opts.skipProcessQuotes) {
           const v = this.processDoubleQuote();
           result += v;
           words.addRaw(v);
