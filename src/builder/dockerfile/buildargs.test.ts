@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BuildArgs, expansionEnv } from './buildargs.js';
+import { BuildArgs, expansionEnv, platformArgs } from './buildargs.js';
 
 test('meta args are visible to FROM only; a stage sees an argument after its own ARG', () => {
   const global = new BuildArgs(new Map([['VERSION', '2.0']]));
@@ -57,4 +57,12 @@ test('proxy variables are allowed without an ARG and kept out of history unless 
   stage.addArg('ALSO', undefined);
   b.mergeReferenced(stage);
   assert.deepEqual(b.unused(), ['UNUSED']);
+});
+
+test('platform arguments as BuildKit defines them', () => {
+  const m = platformArgs({ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm', variant: 'v7' });
+  assert.deepEqual(Object.fromEntries(m), {
+    BUILDPLATFORM: 'linux/amd64', BUILDOS: 'linux', BUILDARCH: 'amd64', BUILDVARIANT: '',
+    TARGETPLATFORM: 'linux/arm/v7', TARGETOS: 'linux', TARGETARCH: 'arm', TARGETVARIANT: 'v7',
+  });
 });

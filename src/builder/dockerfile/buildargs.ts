@@ -103,3 +103,26 @@ export function expansionEnv(env: readonly string[], args: BuildArgs): EnvGetter
   }
   return { get: (name) => m.get(name) };
 }
+
+export interface PlatformSpec {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+/**
+ * BuildKit's automatic platform arguments (TARGETPLATFORM, BUILDARCH, ...), global like meta
+ * args: usable in FROM, and in a stage once an ARG declares them. dockerd's classic builder
+ * does not define them.
+ */
+export function platformArgs(build: PlatformSpec, target: PlatformSpec): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const [prefix, p] of [['BUILD', build], ['TARGET', target]] as const) {
+    const variant = p.variant ?? '';
+    m.set(`${prefix}PLATFORM`, [p.os, p.architecture, variant].filter((s) => s !== '').join('/'));
+    m.set(`${prefix}OS`, p.os);
+    m.set(`${prefix}ARCH`, p.architecture);
+    m.set(`${prefix}VARIANT`, variant);
+  }
+  return m;
+}

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseDockerfile } from './parser.js';
 import { parseInstructions, type Instruction } from './instructions.js';
-import { expandFrom, expandInstruction, expandMounts } from './expand.js';
+import { applyMetaArgs, expandFrom, expandInstruction, expandMounts } from './expand.js';
+import { BuildArgs, expansionEnv } from './buildargs.js';
 import { ShellLex, envFromMap } from './lex.js';
 
 const lex = new ShellLex('\\');
@@ -100,4 +101,18 @@ test('FROM expands its image and platform with the meta args', () => {
   assert.deepEqual(expandFrom(s, lex, envFromMap({ V: '2' })), { baseName: 'img:2', platform: 'linux/amd64' });
   const plain = parseInstructions(parseDockerfile('FROM scratch').nodes).stages[0];
   assert.deepEqual(expandFrom(plain, lex, envFromMap({})), { baseName: 'scratch', platform: '' });
+});
+
+test('meta args: each expands with the ones before it and the --build-args; FROM sees them', () => {
+  const parsed = parseInstructions(parseDockerfile('ARG REG=docker.io\nARG IMG=${REG}/library/alpine TAG\nFROM ${IMG}:${TAG:-latest}\nARG IMG\nRUN x').nodes);
+  const args = new BuildArgs(new Map([['TAG', '3.20']]));
+  applyMetaArgs(parsed.metaArgs, lex, args);
+  assert.deepEqual(expandFrom(parsed.stages[0], lex, envFromMap(args.allMeta())), { baseName: 'docker.io/library/alpine:3.20', platform: '' });
+  // In the stage, IMG is visible only once redeclared, with the meta value.
+  const stageArgs = args.forStage();
+  assert.equal(expansionEnv([], stageArgs).get('IMG'), undefined);
+  const redeclared = expandInstruction(parsed.stages[0].commands[0], lex, expansionEnv([], stageArgs));
+  assert.ok(redeclared.kind === 'ARG');
+  if (redeclared.kind === 'ARG') for (const a of redeclared.args) stageArgs.addArg(a.key, a.value);
+  assert.equal(expansionEnv([], stageArgs).get('IMG'), 'docker.io/library/alpine');
 });

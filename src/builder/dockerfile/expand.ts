@@ -4,7 +4,8 @@
 // image and --platform with the meta args only. RUN, CMD, ENTRYPOINT, SHELL, HEALTHCHECK,
 // MAINTAINER and ONBUILD are left to the shell (or to the child build). COPY --from never expands.
 
-import type { Instruction, Stage } from './instructions.js';
+import { type BuildArgs, expansionEnv } from './buildargs.js';
+import type { ArgInstruction, Instruction, Stage } from './instructions.js';
 import { type EnvGetter, ShellLex } from './lex.js';
 import { type Mount, parseMount } from './runflags.js';
 
@@ -68,4 +69,18 @@ export function expandFrom(stage: Stage, lex: ShellLex, metaEnv: EnvGetter): { b
     baseName: lex.processWord(stage.baseName, metaEnv).result,
     platform: stage.platform === '' ? '' : lex.processWord(stage.platform, metaEnv).result,
   };
+}
+
+/**
+ * Declares the ARGs before the first FROM, in order, each expanded with those before it (and the
+ * --build-arg values): they become meta args, visible to FROM and to a stage that redeclares them.
+ */
+export function applyMetaArgs(metaArgs: readonly ArgInstruction[], lex: ShellLex, args: BuildArgs): void {
+  for (const meta of metaArgs) {
+    const expanded = expandInstruction(meta, lex, expansionEnv([], args));
+    for (const a of expanded.args) {
+      args.addArg(a.key, a.value);
+      args.addMetaArg(a.key, a.value);
+    }
+  }
 }
