@@ -183,3 +183,8 @@ test('suggestions only within two edits, never for an exact match', () => {
   assert.equal(suggest('ENTRYPONT', ['ENTRYPOINT'], false), 'ENTRYPOINT');
   assert.equal(suggest('entrypont', ['ENTRYPOINT'], false), 'entrypoint');
 });
+
+test('a malformed heredoc marker in COPY is an ordinary source path', () => {
+  const c = only('COPY <<"EOF /x');
+  assert.deepEqual(c.kind === 'COPY' && [c.sourcePaths, c.sourceContents], [['<<"EOF'], []]);
+});

@@ -343,15 +343,24 @@ function parseKvps(args: string[], cmd: string): KeyValuePair[] {
   return out;
 }
 
+// A word that is not a well-formed heredoc marker is an ordinary path.
+function heredocMarker(word: string): Heredoc | undefined {
+  try {
+    return parseHeredoc(word);
+  } catch {
+    return undefined;
+  }
+}
+
 function sourcesAndDest(req: Request, cmd: string): SourcesAndDest {
   const srcs = req.args.slice(0, -1);
   const dest = req.args[req.args.length - 1];
-  if (parseHeredoc(dest)) throw new Error(`${cmd} cannot accept a heredoc as a destination`);
+  if (heredocMarker(dest)) throw new Error(`${cmd} cannot accept a heredoc as a destination`);
   const byName = new Map<string, Heredoc>(req.node.heredocs.map((h) => [h.name, h]));
   const sourcePaths: string[] = [];
   const sourceContents: SourceContent[] = [];
   for (const src of srcs) {
-    const h = parseHeredoc(src);
+    const h = heredocMarker(src);
     if (!h) {
       sourcePaths.push(src);
       continue;
