@@ -78,7 +78,7 @@ export class BFlags {
 }
 
 /** Levenshtein distance (insert, delete, substitute), on code points. */
-export function levenshtein(a: string, b: string): number {
+function levenshtein(a: string, b: string): number {
   const s = Array.from(a);
   const t = Array.from(b);
   let prev = Array.from({ length: t.length + 1 }, (_, j) => j);

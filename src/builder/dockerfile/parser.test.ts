@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DockerfileParseError, type Node, chompHeredocContent, parseDockerfile, parseHeredoc } from './parser.js';
+import { DockerfileParseError, type Node, chompHeredocContent, parseDockerfile, parseHeredoc, warningLines } from './parser.js';
 import { goQuote } from './goquote.js';
 
 // BuildKit's test dump format: (instruction ["flags"] "arg" ...), ONBUILD's trigger nested.
@@ -55,6 +55,11 @@ test('continuation lines: indentation kept, comment and empty lines inside skipp
   assert.deepEqual(r.nodes.map((n) => [n.startLine, n.endLine]), [[1, 1], [3, 8], [9, 10], [11, 12], [13, 19], [20, 25], [26, 26]]);
   assert.equal(r.warnings.length, 1);
   assert.match(r.warnings[0].short, /^Empty continuation line found in: RUN echo hello this/);
+  assert.deepEqual(warningLines(r.warnings), [
+    '[WARNING]: Empty continuation line found in: RUN echo hello this is some more useful stuff\n',
+    '[WARNING]: Empty continuation lines will become errors in a future release.\n',
+  ]);
+  assert.deepEqual(warningLines(parseDockerfile('FROM x').warnings), []);
 });
 
 test('parser directives: escape, syntax and check; only before anything else', () => {

@@ -66,6 +66,15 @@ export interface ParseResult {
   warnings: ParseWarning[];
 }
 
+/** The warning lines dockerd prints on the build's stderr stream before the first step. */
+export function warningLines(warnings: readonly ParseWarning[]): string[] {
+  if (warnings.length === 0) return [];
+  return [
+    ...warnings.map((w) => `[WARNING]: ${w.short}\n`),
+    '[WARNING]: Empty continuation lines will become errors in a future release.\n',
+  ];
+}
+
 /** A Dockerfile that cannot be parsed; the message is dockerd's, the lines say where. */
 export class DockerfileParseError extends BerthError {
   constructor(
@@ -364,10 +373,10 @@ function parseNameVal(rest: string, key: string, esc: string): string[] {
 const isSpaceChar = (c: string) => /^\p{White_Space}$/u.test(c);
 
 /**
- * Splits on blanks outside quotes. Quotes and escapes stay in the words (expansion processes them
+ * Splits on blanks outside quotes (ARG, ENV and LABEL arguments). Quotes and escapes stay in the words (expansion processes them
  * later); an escape character at the very end is dropped.
  */
-export function parseWords(rest: string, esc: string): string[] {
+function parseWords(rest: string, esc: string): string[] {
   const chars = Array.from(rest);
   const words: string[] = [];
   let phase: 'spaces' | 'word' | 'quote' = 'spaces';
