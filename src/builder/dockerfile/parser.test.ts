@@ -298,3 +298,14 @@ test('comments above an instruction are kept with it; a blank comment resets the
   assert.deepEqual(nodes[0].comments, ['base the image']);
   assert.deepEqual(nodes[1].comments, ['VERSION the version']);
 });
+
+test('CRLF line endings and the backtick escape in flags and words', () => {
+  const r = parseDockerfile('# escape=`\r\nFROM windows AS base\r\nCOPY --chown=a`"b src C:\\dst\r\nRUN dir `\r\n  C:\\ \r\nENV A="x `"y`""\r\n');
+  assert.deepEqual(r.nodes.map(dump), [
+    'from "windows" "AS" "base"',
+    'copy ["--chown=a\\"b"] "src" "C:\\\\dst"',
+    'run "dir   C:\\\\"',
+    'env "A" "\\"x `\\"y`\\"\\"" "="',
+  ]);
+  assert.deepEqual(r.nodes.map((n) => [n.startLine, n.endLine]), [[2, 2], [3, 3], [4, 5], [6, 6]]);
+});
