@@ -11,6 +11,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { createGzip } from 'node:zlib';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { busyboxRootfsTar } from './fixtures.js';
 
 export const REGISTRY_MAIN = fileURLToPath(new URL('../src/cmd/berth-registry/main.js', import.meta.url));
@@ -158,4 +159,46 @@ export async function writeBusyboxOciLayout(dir: string, tag = 'latest'): Promis
 
 export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
+}
+
+export interface HttpResult {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  text: string;
+  /** The parsed body when it is JSON. */
+  json?: any;
+}
+
+/** One HTTP request to the registry, with the path sent exactly as given (no normalisation). */
+export function request(
+  reg: { port: number },
+  method: string,
+  path: string,
+  opts: { headers?: Record<string, string | number>; body?: string | Buffer } = {},
+): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port: reg.port, method, path, headers: opts.headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        const text = body.toString();
+        let json: unknown;
+        try {
+          json = String(res.headers['content-type'] ?? '').startsWith('application/json') ? JSON.parse(text) : undefined;
+        } catch {
+          json = undefined;
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text, json });
+      });
+    });
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+export function sha256Of(data: string | Buffer): string {
+  return sha256(data);
 }

@@ -20,6 +20,9 @@ export interface AppOptions {
   log: (line: Record<string, unknown>) => void;
 }
 
+/** The most of a refused request body read and discarded to keep the connection. */
+const MAX_DRAIN = 64 << 20;
+
 type Handler = (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => Promise<void>;
 
 function methods(req: IncomingMessage, table: Record<string, Handler | undefined>): Handler {
@@ -91,8 +94,10 @@ export function createHandler(o: AppOptions): (req: IncomingMessage, res: Server
       } catch (err) {
         const headers: Record<string, string> = {};
         if (err instanceof RegistryError && err.code === 'UNAUTHORIZED') headers['WWW-Authenticate'] = `Basic realm=${JSON.stringify(o.realm)}`;
-        // A body left unread (refused early, or cut off) is not drained: the connection closes.
-        if (!req.complete) headers.Connection = 'close';
+        // A body left unread is drained when its declared length is modest; an undeclared or
+        // huge one is not: the connection closes after the answer.
+        const declared = Number(req.headers['content-length'] ?? NaN);
+        if (!req.complete && !(declared <= MAX_DRAIN)) headers.Connection = 'close';
         if (!(err instanceof RegistryError)) o.log({ error: (err as Error)?.stack ?? String(err), method: req.method, path: req.url });
         sendError(res, err, headers);
       }
