@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
@@ -201,4 +201,46 @@ export function request(
 
 export function sha256Of(data: string | Buffer): string {
   return sha256(data);
+}
+
+/**
+ * Turns the layout's tag into an OCI image index of two platforms (linux/amd64, the image as it
+ * is, and linux/arm64, the same layer under another config), for `skopeo copy --all`.
+ */
+export async function makeMultiPlatform(image: OciImage): Promise<{ indexDigest: string; arm64Digest: string }> {
+  const blobs = join(image.dir, 'blobs', 'sha256');
+  const manifest = JSON.parse(await readFile(join(blobs, image.manifestDigest.slice(7)), 'utf8'));
+  const config = JSON.parse(await readFile(join(blobs, image.configDigest.slice(7)), 'utf8'));
+  const armConfig = JSON.stringify({ ...config, architecture: 'arm64', variant: 'v8' });
+  const armConfigDigest = await writeBlob(image.dir, armConfig);
+  const armManifest = JSON.stringify({ ...manifest, config: { ...manifest.config, digest: armConfigDigest, size: Buffer.byteLength(armConfig) } });
+  const arm64Digest = await writeBlob(image.dir, armManifest);
+  const amdSize = (await readFile(join(blobs, image.manifestDigest.slice(7)))).length;
+  const index = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    manifests: [
+      { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: image.manifestDigest, size: amdSize, platform: { architecture: 'amd64', os: 'linux' } },
+      { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: arm64Digest, size: Buffer.byteLength(armManifest), platform: { architecture: 'arm64', os: 'linux', variant: 'v8' } },
+    ],
+  });
+  const indexDigest = await writeBlob(image.dir, index);
+  await writeFile(
+    join(image.dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: indexDigest, size: Buffer.byteLength(index), annotations: { 'org.opencontainers.image.ref.name': image.tag } }],
+    }),
+  );
+  return { indexDigest, arm64Digest };
+}
+
+/** A self-signed certificate for 127.0.0.1 made with openssl: cert.pem, key.pem, and ca.crt (the same cert) in `dir`. */
+export async function makeCertificate(dir: string): Promise<{ cert: string; key: string }> {
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  await mustRun('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+  await copyFile(cert, join(dir, 'ca.crt'));
+  return { cert, key };
 }
