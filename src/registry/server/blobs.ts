@@ -11,6 +11,9 @@ import { contentLength, sendEmpty, sendError, API_VERSION_HEADER } from './respo
 import type { Storage } from './storage.js';
 import type { Uploads, UploadStatus } from './uploads.js';
 
+/** Blobs are read in 1 MiB chunks: far fewer syscalls and writes than the 64 KiB default. */
+const READ_CHUNK = 1 << 20;
+
 export interface BlobContext {
   storage: Storage;
   uploads: Uploads;
@@ -66,7 +69,7 @@ export async function getBlob(ctx: BlobContext, req: IncomingMessage, res: Serve
     res.end();
     return;
   }
-  await pipeline(createReadStream(ctx.storage.blobPath(d), { start, end }), res);
+  await pipeline(createReadStream(ctx.storage.blobPath(d), { start, end, highWaterMark: READ_CHUNK }), res);
 }
 
 export async function deleteBlob(ctx: BlobContext, res: ServerResponse, name: string, digestStr: string): Promise<void> {
