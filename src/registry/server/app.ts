@@ -71,13 +71,14 @@ export function createHandler(o: AppOptions): (req: IncomingMessage, res: Server
   return (req, res) => {
     const started = process.hrtime.bigint();
     let user: string | undefined;
-    res.on('finish', () => {
+    res.on('close', () => {
       o.log({
         method: req.method,
         path: splitTarget(req.url ?? '/').path,
         status: res.statusCode,
         user,
         ms: Number((process.hrtime.bigint() - started) / 1000000n),
+        ...(res.writableFinished ? {} : { aborted: true }),
       });
     });
     void (async () => {
@@ -98,7 +99,8 @@ export function createHandler(o: AppOptions): (req: IncomingMessage, res: Server
         // huge one is not: the connection closes after the answer.
         const declared = Number(req.headers['content-length'] ?? NaN);
         if (!req.complete && !(declared <= MAX_DRAIN)) headers.Connection = 'close';
-        if (!(err instanceof RegistryError)) o.log({ error: (err as Error)?.stack ?? String(err), method: req.method, path: req.url });
+        // A client that went away is in the access log already (aborted); anything else unexpected is logged in full.
+        if (!(err instanceof RegistryError) && !req.destroyed && !res.destroyed) o.log({ error: (err as Error)?.stack ?? String(err), method: req.method, path: req.url });
         sendError(res, err, headers);
       }
     })();
