@@ -187,7 +187,7 @@ export function request(
         const text = body.toString();
         let json: unknown;
         try {
-          json = String(res.headers['content-type'] ?? '').startsWith('application/json') ? JSON.parse(text) : undefined;
+          json = /json/.test(String(res.headers['content-type'] ?? '')) ? JSON.parse(text) : undefined;
         } catch {
           json = undefined;
         }

@@ -52,6 +52,26 @@ async function pushImage(r: RegistryProcess, repo: string, tag: string, mediaTyp
   return { digest: sha256Of(body), body, layer, config };
 }
 
+/** Pushes an artifact manifest whose `subject` is `subject` (an OCI 1.1 referrer). */
+async function pushReferrer(r: RegistryProcess, repo: string, subject: { digest: string; body: string }, artifactType: string): Promise<{ digest: string; body: string; blob: string }> {
+  const empty = await pushBlob(r, repo, '{}');
+  const payload = `payload of ${artifactType} ${randomBytes(4).toString('hex')}`;
+  const blob = await pushBlob(r, repo, payload);
+  const body = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    artifactType,
+    config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: empty, size: 2 },
+    layers: [{ mediaType: 'text/plain', digest: blob, size: Buffer.byteLength(payload) }],
+    subject: { mediaType: OCI_MANIFEST, digest: subject.digest, size: Buffer.byteLength(subject.body) },
+    annotations: { 'org.example.kind': artifactType },
+  });
+  const res = await request(r, 'PUT', `/v2/${repo}/manifests/${sha256Of(body)}`, { body, headers: { 'Content-Type': OCI_MANIFEST } });
+  assert.equal(res.status, 201, res.text);
+  assert.equal(res.headers['oci-subject'], subject.digest);
+  return { digest: sha256Of(body), body, blob };
+}
+
 async function blobFiles(root: string): Promise<string[]> {
   const out: string[] = [];
   const base = join(root, 'blobs', 'sha256');
@@ -252,6 +272,30 @@ test('manifest PUTs that are invalid are refused with the right code and store n
   assert.equal(unknown.json.errors[0].code, 'MANIFEST_UNKNOWN');
 });
 
+test('referrers: manifests with a subject are listed by GET /v2/<name>/referrers/<digest>, filtered by artifactType', async () => {
+  const img = await pushImage(reg, 'refs/app', 'v1');
+  const sig = await pushReferrer(reg, 'refs/app', img, 'application/vnd.example.signature');
+  const sbom = await pushReferrer(reg, 'refs/app', img, 'application/vnd.example.sbom');
+  const all = await request(reg, 'GET', `/v2/refs/app/referrers/${img.digest}`);
+  assert.equal(all.status, 200);
+  assert.equal(all.headers['content-type'], OCI_INDEX);
+  assert.equal(all.json.mediaType, OCI_INDEX);
+  const expected = [sig, sbom]
+    .map((m) => ({ mediaType: OCI_MANIFEST, digest: m.digest, size: Buffer.byteLength(m.body), artifactType: JSON.parse(m.body).artifactType, annotations: JSON.parse(m.body).annotations }))
+    .sort((a, b) => (a.digest < b.digest ? -1 : 1));
+  assert.deepEqual(all.json.manifests, expected);
+
+  const filtered = await request(reg, 'GET', `/v2/refs/app/referrers/${img.digest}?artifactType=application/vnd.example.sbom`);
+  assert.equal(filtered.headers['oci-filters-applied'], 'artifactType');
+  assert.deepEqual(filtered.json.manifests.map((m: { digest: string }) => m.digest), [sbom.digest]);
+  assert.deepEqual((await request(reg, 'GET', `/v2/refs/app/referrers/${sha256Of('nothing')}`)).json.manifests, []);
+  assert.deepEqual((await request(reg, 'GET', `/v2/refs/other/referrers/${img.digest}`)).json.manifests, [], 'referrers are per repository');
+  assert.equal((await request(reg, 'GET', '/v2/refs/app/referrers/sha256:nope')).json.errors[0].code, 'DIGEST_INVALID');
+
+  assert.equal((await request(reg, 'DELETE', `/v2/refs/app/manifests/${sig.digest}`)).status, 202);
+  assert.deepEqual((await request(reg, 'GET', `/v2/refs/app/referrers/${img.digest}`)).json.manifests.map((m: { digest: string }) => m.digest), [sbom.digest]);
+});
+
 test('tags list and catalog paginate with n, last and a Link header', async () => {
   const img = await pushImage(reg, 'paged/repo', 't0');
   for (const t of ['t1', 't2', 't3', 't4']) {
@@ -396,8 +440,10 @@ test('garbage-collect removes unreferenced blobs and abandoned uploads, keeps re
   let img: Awaited<ReturnType<typeof pushImage>>;
   let old: Awaited<ReturnType<typeof pushImage>>;
   let orphan: string;
+  let sig: Awaited<ReturnType<typeof pushReferrer>>;
   try {
     img = await pushImage(r, 'gc/app', 'v1');
+    sig = await pushReferrer(r, 'gc/app', img, 'application/vnd.example.signature');
     const child = JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: OCI_MANIFEST, digest: img.digest, size: Buffer.byteLength(img.body) }] });
     assert.equal((await request(r, 'PUT', '/v2/gc/app/manifests/idx', { body: child, headers: { 'Content-Type': OCI_INDEX } })).status, 201);
     // The image is reachable only through the index once its own tag is gone.
@@ -430,6 +476,7 @@ test('garbage-collect removes unreferenced blobs and abandoned uploads, keeps re
   const left = await blobFiles(r.root);
   for (const gone of [old.digest, old.layer, old.config]) assert.ok(!left.includes(gone.slice(7)), `${gone} is no longer referenced`);
   for (const kept of [img.digest, img.layer, img.config]) assert.ok(left.includes(kept.slice(7)), `${kept} is referenced through the index and kept`);
+  for (const kept of [sig.digest, sig.blob]) assert.ok(left.includes(kept.slice(7)), `${kept}: a referrer of a kept manifest is kept`);
   assert.deepEqual(await readdir(join(r.root, '_uploads')), []);
 
   const again = await startRegistryProcess({ root: r.root });

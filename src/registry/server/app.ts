@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { deleteBlob, getBlob, handleUpload, startUpload } from './blobs.js';
 import { RegistryError } from './errors.js';
 import { parseBasicAuth, type Htpasswd } from './htpasswd.js';
-import { catalog, deleteManifest, getManifest, listTags, putManifest } from './manifests.js';
+import { catalog, deleteManifest, getManifest, listReferrers, listTags, putManifest } from './manifests.js';
 import { API_VERSION_HEADER, sendError, sendJSON } from './respond.js';
 import { matchRoute, splitTarget, type Route } from './routes.js';
 import type { Storage } from './storage.js';
@@ -52,6 +52,8 @@ function dispatch(o: AppOptions, route: Route, req: IncomingMessage): Handler {
         GET: (r, res) => getBlob(ctx, r, res, route.name, route.digest),
         DELETE: (_r, res) => deleteBlob(ctx, res, route.name, route.digest),
       });
+    case 'referrers':
+      return methods(req, { GET: (_r, res, q) => listReferrers(storage, res, route.name, route.digest, q) });
     case 'uploads':
       return methods(req, { POST: (r, res, q) => startUpload(ctx, r, res, route.name, q) });
     case 'upload':

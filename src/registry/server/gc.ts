@@ -1,6 +1,7 @@
 // Garbage collection, as distribution's `garbage-collect`: mark every blob reachable from the
 // manifests of every repository (an index's children included), then sweep the blobs nothing
-// references, and the uploads abandoned longer than `uploadMaxAgeMs`. With `deleteUntagged`,
+// references, and the uploads abandoned longer than `uploadMaxAgeMs`. The manifests that refer to
+// a marked one (OCI `subject`) are marked with it. With `deleteUntagged`,
 // manifests no tag reaches are removed first. Run it while no client pushes: a blob uploaded
 // for a manifest not yet pushed is unreferenced until that manifest arrives.
 
@@ -67,6 +68,8 @@ export async function garbageCollect(storage: Storage, o: GcOptions): Promise<Gc
       for (const child of parsed.manifests) {
         await visit(parseDigest(child.digest));
       }
+      // Signatures, SBOMs and other artifacts that refer to a manifest live as long as it does.
+      for (const referrer of await storage.listReferrers(repo, d)) await visit(parseDigest(referrer.digest));
     };
     for (const d of roots) await visit(d);
     for (const d of revisions) {

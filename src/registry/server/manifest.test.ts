@@ -20,6 +20,16 @@ test('image manifests: Docker schema2 and OCI, blobs are the config then the lay
   assert.equal(parseManifest(image(), 'application/octet-stream').mediaType, MEDIA_TYPE.ociManifest);
 });
 
+test('artifactType: the declared one, else the config media type of an image; annotations and subject are kept', () => {
+  const withConfigType = image(MEDIA_TYPE.ociManifest, { config: { mediaType: 'application/vnd.example.config', digest: d('c'), size: 2 } });
+  assert.equal(parseManifest(withConfigType, MEDIA_TYPE.ociManifest).artifactType, 'application/vnd.example.config');
+  const artifact = image(MEDIA_TYPE.ociManifest, { artifactType: 'application/vnd.example.sig', subject: { digest: d('5'), size: 7 }, annotations: { a: 'b', n: 1 } });
+  const p = parseManifest(artifact, MEDIA_TYPE.ociManifest);
+  assert.equal(p.artifactType, 'application/vnd.example.sig');
+  assert.deepEqual(p.annotations, { a: 'b' });
+  assert.equal(p.subject?.digest, d('5'));
+});
+
 test('indexes: Docker manifest lists and OCI indexes list child manifests', () => {
   for (const mt of [MEDIA_TYPE.dockerManifestList, MEDIA_TYPE.ociIndex]) {
     const body = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: mt, manifests: [{ digest: d('a'), size: 5, platform: { os: 'linux' } }] }));

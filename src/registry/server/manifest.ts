@@ -31,6 +31,9 @@ export interface ParsedManifest {
   manifests: Descriptor[];
   /** OCI 1.1 `subject`, when present. */
   subject?: Descriptor;
+  /** What the referrers API lists it as: `artifactType`, else an image's config media type. */
+  artifactType?: string;
+  annotations?: Record<string, string>;
 }
 
 const IMAGE_TYPES = new Set<string>([MEDIA_TYPE.dockerManifest, MEDIA_TYPE.ociManifest]);
@@ -53,6 +56,11 @@ function descriptor(v: unknown, where: string): Descriptor {
   if (d.mediaType !== undefined && typeof d.mediaType !== 'string') throw invalid(`${where}: invalid mediaType`);
   const urls = Array.isArray(d.urls) ? d.urls.filter((u): u is string => typeof u === 'string') : undefined;
   return { digest: d.digest, size: d.size, mediaType: d.mediaType as string | undefined, urls };
+}
+
+function stringMap(v: unknown): Record<string, string> | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  return Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string'));
 }
 
 function descriptors(v: unknown, where: string): Descriptor[] {
@@ -92,14 +100,17 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
   if (!mediaType || !isManifestMediaType(mediaType)) throw invalid(`unsupported manifest media type ${JSON.stringify(mediaType ?? header ?? '')}`);
   if (m.schemaVersion !== 2) throw invalid('schemaVersion must be 2');
   const subject = m.subject === undefined ? undefined : descriptor(m.subject, 'subject');
+  const annotations = stringMap(m.annotations);
+  const declaredArtifactType = typeof m.artifactType === 'string' ? m.artifactType : undefined;
 
   if (IMAGE_TYPES.has(mediaType)) {
     const config = descriptor(m.config, 'config');
     const layers = descriptors(m.layers, 'layers');
     if (mediaType === MEDIA_TYPE.dockerManifest && layers.length === 0) throw invalid('layers: a Docker image manifest needs at least one layer');
     const needed = layers.filter((l) => !(l.urls?.length && l.mediaType && FOREIGN_LAYER.test(l.mediaType)));
-    return { mediaType, kind: 'image', blobs: [config, ...needed], manifests: [], subject };
+    const artifactType = declaredArtifactType ?? config.mediaType;
+    return { mediaType, kind: 'image', blobs: [config, ...needed], manifests: [], subject, artifactType, annotations };
   }
   if (!Array.isArray(m.manifests)) throw invalid('manifests: missing');
-  return { mediaType, kind: 'index', blobs: [], manifests: descriptors(m.manifests, 'manifests'), subject };
+  return { mediaType, kind: 'index', blobs: [], manifests: descriptors(m.manifests, 'manifests'), subject, artifactType: declaredArtifactType, annotations };
 }

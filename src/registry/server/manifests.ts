@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { digestOf, formatDigest, isDigest, parseDigest, type Digest } from './digest.js';
 import { RegistryError, RegistryErrors } from './errors.js';
-import { MAX_MANIFEST_SIZE, parseManifest, type ParsedManifest } from './manifest.js';
+import { MAX_MANIFEST_SIZE, MEDIA_TYPE, parseManifest, type ParsedManifest } from './manifest.js';
 import { paginate, parsePage, validateTag, type Page } from './names.js';
 import { API_VERSION_HEADER, readBody, sendEmpty, sendJSON, type Headers } from './respond.js';
 import type { Storage } from './storage.js';
@@ -76,9 +76,16 @@ export async function putManifest(storage: Storage, req: IncomingMessage, res: S
   }
   const missing = await missingReferences(storage, name, parsed);
   if (missing.length) throw new RegistryErrors(missing);
+  const subject = parsed.subject ? parseManifestDigest(parsed.subject.digest) : undefined;
   await storage.putManifest(name, d, parsed.mediaType, body, ref.tag);
   const digest = formatDigest(d);
-  sendEmpty(res, 201, { Location: `/v2/${name}/manifests/${digest}`, 'Docker-Content-Digest': digest });
+  const headers: Headers = { Location: `/v2/${name}/manifests/${digest}`, 'Docker-Content-Digest': digest };
+  if (subject) {
+    const { mediaType, artifactType, annotations } = parsed;
+    await storage.addReferrer(name, subject, d, { mediaType, digest, size: body.length, artifactType, annotations });
+    headers['OCI-Subject'] = formatDigest(subject);
+  }
+  sendEmpty(res, 201, headers);
 }
 
 /** DELETE by digest removes the manifest and its tags; by tag, only the tag. */
@@ -109,4 +116,17 @@ export async function catalog(storage: Storage, res: ServerResponse, query: URLS
   const { entries, more } = paginate(await storage.listRepositories(), page);
   const headers: Headers = more ? { Link: nextLink('/v2/_catalog', page, entries[entries.length - 1]) } : {};
   sendJSON(res, 200, { repositories: entries }, headers);
+}
+
+/** GET /v2/<name>/referrers/<digest>: an OCI index of the manifests whose subject it is (`?artifactType=` filters). */
+export async function listReferrers(storage: Storage, res: ServerResponse, name: string, digestStr: string, query: URLSearchParams): Promise<void> {
+  const subject = parseDigest(digestStr);
+  let manifests = await storage.listReferrers(name, subject);
+  const artifactType = query.get('artifactType');
+  const headers: Headers = { 'Content-Type': MEDIA_TYPE.ociIndex };
+  if (artifactType) {
+    manifests = manifests.filter((m) => m.artifactType === artifactType);
+    headers['OCI-Filters-Applied'] = 'artifactType';
+  }
+  sendJSON(res, 200, { schemaVersion: 2, mediaType: MEDIA_TYPE.ociIndex, manifests }, headers);
 }

@@ -13,6 +13,7 @@ test('matchRoute recognises every API route, names with slashes included', () =>
   assert.deepEqual(matchRoute('/v2/a/manifests/latest'), { kind: 'manifest', name: 'a', reference: 'latest' });
   assert.deepEqual(matchRoute(`/v2/a/b/blobs/${D}`), { kind: 'blob', name: 'a/b', digest: D });
   assert.deepEqual(matchRoute(`/v2/a/blobs/${encodeURIComponent(D)}`), { kind: 'blob', name: 'a', digest: D });
+  assert.deepEqual(matchRoute(`/v2/a/b/referrers/${D}`), { kind: 'referrers', name: 'a/b', digest: D });
   assert.deepEqual(matchRoute('/v2/a/blobs/uploads/'), { kind: 'uploads', name: 'a' });
   assert.deepEqual(matchRoute('/v2/a/blobs/uploads'), { kind: 'uploads', name: 'a' });
   assert.deepEqual(matchRoute('/v2/a/blobs/uploads/u-1'), { kind: 'upload', name: 'a', uuid: 'u-1' });

@@ -4,6 +4,8 @@
 //   repositories/<name>/_layers/<alg>/<hex>               the repository may serve this blob
 //   repositories/<name>/_manifests/revisions/<alg>/<hex>  a manifest of the repository (holds its media type)
 //   repositories/<name>/_manifests/tags/<tag>             a tag (holds the manifest digest)
+//   repositories/<name>/_manifests/referrers/<alg>/<hex>/<alg>/<hex>
+//                                                         a manifest whose subject is the first digest (holds its descriptor)
 //   _uploads/<uuid>/                                      uploads in progress (see uploads.ts)
 //
 // Names are validated before they reach here (names.ts): their components never start with `_`,
@@ -16,6 +18,15 @@ import { writeFileAtomic, syncDir } from '../../pkg/atomicfile.js';
 import { errnoCode } from '../../pkg/errors.js';
 import { formatDigest, parseDigest, type Digest } from './digest.js';
 import { RegistryError } from './errors.js';
+
+/** A descriptor as the referrers API lists it. */
+export interface ReferrerDescriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  artifactType?: string;
+  annotations?: Record<string, string>;
+}
 
 export interface StoredManifest {
   digest: string;
@@ -161,6 +172,27 @@ export class Storage {
     };
     await walk(this.repositoriesDir, '');
     return out.filter(Boolean).sort();
+  }
+
+  private referrersDir(repo: string, subject: Digest): string {
+    return join(this.repoDir(repo), '_manifests', 'referrers', subject.algorithm, subject.hex);
+  }
+
+  /** Records that manifest `d` (described by `descriptor`) refers to `subject`. */
+  async addReferrer(repo: string, subject: Digest, d: Digest, descriptor: ReferrerDescriptor): Promise<void> {
+    await writeFileAtomic(join(this.referrersDir(repo, subject), d.algorithm, d.hex), JSON.stringify(descriptor), 0o644);
+  }
+
+  /** The manifests of the repository that refer to `subject`, by digest (deleted ones left out). */
+  async listReferrers(repo: string, subject: Digest): Promise<ReferrerDescriptor[]> {
+    const out: ReferrerDescriptor[] = [];
+    const dir = this.referrersDir(repo, subject);
+    for (const d of await this.listDigests(dir)) {
+      if ((await this.manifestMediaType(repo, d)) === undefined) continue;
+      const text = await readFile(join(dir, d.algorithm, d.hex), 'utf8').catch(ignoreMissing);
+      if (text !== undefined) out.push(JSON.parse(text) as ReferrerDescriptor);
+    }
+    return out.sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
   }
 
   /** Digests of every manifest revision of the repository. */
