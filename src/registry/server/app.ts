@@ -102,7 +102,8 @@ export function createHandler(o: AppOptions): (req: IncomingMessage, res: Server
         const declared = Number(req.headers['content-length'] ?? NaN);
         if (!req.complete && !(declared <= MAX_DRAIN)) headers.Connection = 'close';
         // A client that went away is in the access log already (aborted); anything else unexpected is logged in full.
-        if (!(err instanceof RegistryError) && !req.destroyed && !res.destroyed) o.log({ error: (err as Error)?.stack ?? String(err), method: req.method, path: req.url });
+        const clientGone = res.destroyed || (req.destroyed && !req.complete);
+        if (!(err instanceof RegistryError) && !clientGone) o.log({ error: (err as Error)?.stack ?? String(err), method: req.method, path: req.url });
         sendError(res, err, headers);
       }
     })();
