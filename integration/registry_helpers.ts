@@ -55,6 +55,8 @@ export interface RegistryProcess {
   readonly url: string;
   readonly child: ChildProcess;
   logs(): string;
+  /** Resolves once the log (stderr) matches `re`. */
+  waitForLog(re: RegExp): Promise<void>;
   /** SIGTERM, then waits for the exit; resolves with the exit code. */
   stop(): Promise<number | null>;
 }
@@ -66,15 +68,22 @@ export async function startRegistryProcess(opts: { root?: string; args?: string[
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let log = '';
+  const waiters: { re: RegExp; resolve: () => void }[] = [];
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stderr!.on('data', (c: Buffer) => {
-      log += c.toString();
-      const m = /"msg":"listening","address":"127\.0\.0\.1:(\d+)"/.exec(log);
-      if (m) resolve(Number(m[1]));
-    });
-    void exited.then((code) => reject(new Error(`berth-registry exited with ${code} before listening:\n${log}`)));
+  child.stderr!.on('data', (c: Buffer) => {
+    log += c.toString();
+    for (const w of waiters.splice(0)) {
+      if (w.re.test(log)) w.resolve();
+      else waiters.push(w);
+    }
   });
+  const waitForLog = (re: RegExp): Promise<void> =>
+    re.test(log) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ re, resolve }));
+  await Promise.race([
+    waitForLog(/"msg":"listening"/),
+    exited.then((code) => Promise.reject(new Error(`berth-registry exited with ${code} before listening:\n${log}`))),
+  ]);
+  const port = Number(/"msg":"listening","address":"127\.0\.0\.1:(\d+)"/.exec(log)![1]);
   const host = `127.0.0.1:${port}`;
   return {
     host,
@@ -83,6 +92,7 @@ export async function startRegistryProcess(opts: { root?: string; args?: string[
     url: `${opts.tls ? 'https' : 'http'}://${host}`,
     child,
     logs: () => log,
+    waitForLog,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       return exited;

@@ -8,6 +8,7 @@ import { mkdtemp, readdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { mustRun, REGISTRY_MAIN, removeDir, request, run, sha256Of, startRegistryProcess, type RegistryProcess } from './registry_helpers.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -488,6 +489,37 @@ test('garbage-collect removes unreferenced blobs and abandoned uploads, keeps re
   } finally {
     await again.stop();
   }
+});
+
+test('SIGTERM lets an upload in flight finish, then the registry exits 0', async () => {
+  const r = await startRegistryProcess();
+  dirs.push(r.root);
+  const start = await request(r, 'POST', '/v2/graceful/blobs/uploads/');
+  const data = randomBytes(100_000);
+  let continued!: () => void;
+  const accepted = new Promise<void>((resolve) => (continued = resolve));
+  let req!: ReturnType<typeof httpRequest>;
+  const answer = new Promise<number>((resolve, reject) => {
+    // 100-continue: the interim answer says the registry has the request in hand.
+    req = httpRequest(
+      { host: '127.0.0.1', port: r.port, method: 'PATCH', path: String(start.headers.location), headers: { 'Content-Length': data.length, Expect: '100-continue' } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('continue', continued);
+    req.on('error', reject);
+    req.flushHeaders();
+  });
+  await accepted;
+  r.child.kill('SIGTERM');
+  // The body goes only once the registry has begun to shut down.
+  await r.waitForLog(/"msg":"shutting down","signal":"SIGTERM"/);
+  req.end(data);
+  assert.equal(await answer, 202);
+  assert.equal(await r.stop(), 0);
+  assert.equal((await stat(join(r.root, '_uploads', String(start.headers['docker-upload-uuid']), 'data'))).size, data.length);
 });
 
 test('berth-registry refuses bad flags with a clear error', async () => {
