@@ -71,7 +71,7 @@ export async function abandonMountPoints(d: Daemon, id: string, points: MountPoi
 /** At start: the OCI mounts for the container's volumes, binds and tmpfs (pair with releaseContainerMounts). */
 export async function containerSpecMounts(d: Daemon, c: Container): Promise<{ mounts: SpecMount[]; rootfsPropagation?: string }> {
   const points = mountPointsOf(c);
-  const mounts = await specMounts(points, d.volumes, { containerId: c.id, tmpfs: c.hostConfig.Tmpfs });
+  const mounts = await specMounts(points, d.volumes, { containerId: c.id, tmpfs: c.hostConfig.Tmpfs, newSourceOwner: d.opts.idMap?.rootPair() });
   return { mounts, rootfsPropagation: rootfsPropagation(points) };
 }
 

@@ -2,7 +2,7 @@
 // and setupMounts (volumes_unix.go) and withMounts (oci_linux.go): volumes filled from the
 // image at create, OCI spec mounts at start, released at exit, and inspect's `Mounts`.
 
-import { mkdir, readdir } from 'node:fs/promises';
+import { chown, mkdir, readdir } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { InspectMount, SpecMount } from '../api/types/container.js';
 import { BerthError, errnoCode, invalidParameter } from '../pkg/errors.js';
@@ -116,6 +116,13 @@ export interface SpecMountsOptions {
   tmpfs?: Record<string, string> | null;
   /** The runtime supports recursive read-only ("rro", runc ≥ 1.1 on Linux ≥ 5.12); default true. */
   recursiveReadOnly?: boolean;
+  /** Owner of the bind sources -v creates (the remapped root under --userns-remap; else berthd's). */
+  newSourceOwner?: { uid: number; gid: number };
+}
+
+/** Chowns the directories a recursive mkdir made: `first` (the top one it made) down to `last`. */
+async function chownMade(first: string, last: string, owner: { uid: number; gid: number }): Promise<void> {
+  for (let dir = last; dir.length >= first.length; dir = posix.dirname(dir)) await chown(dir, owner.uid, owner.gid);
 }
 
 async function subpathSource(volumePath: string, sub: string): Promise<string> {
@@ -165,7 +172,8 @@ export async function specMounts(points: MountPoint[], volumes: VolumeService, o
       } else if (p.Type === 'bind' && !p.SkipMountpointCreation) {
         // -v creates a missing source directory (a file there is fine too).
         try {
-          await mkdir(source, { recursive: true, mode: 0o755 });
+          const made = await mkdir(source, { recursive: true, mode: 0o755 });
+          if (made !== undefined && opts.newSourceOwner) await chownMade(made, source, opts.newSourceOwner);
         } catch (err) {
           if (errnoCode(err) !== 'EEXIST' && errnoCode(err) !== 'ENOTDIR') {
             throw invalidParameter(`error while creating mount source path '${source}': ${(err as Error).message}`);
