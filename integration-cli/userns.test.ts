@@ -110,7 +110,7 @@ test("a container's root is root inside and the range's first ID outside; the im
   await dockerOk(d(), ['rm', '-f', 'sleeper']);
 });
 
-test("a file made in a named volume is the remapped root's on the host", async () => {
+test("a file made in a named volume, or copied up from the image, is the remapped root's on the host", async () => {
   await dockerOk(d(), ['volume', 'create', 'remapvol']);
   await dockerOk(d(), ['run', '--rm', '-v', 'remapvol:/data', 'busybox', 'sh', '-c', 'echo x > /data/f && touch /data/g && chown 7:8 /data/g']);
   const mountpoint = await dockerOut(d(), ['volume', 'inspect', '-f', '{{.Mountpoint}}', 'remapvol']);
@@ -121,6 +121,15 @@ test("a file made in a named volume is the remapped root's on the host", async (
   const g = await stat(join(mountpoint, 'g'));
   assert.deepEqual({ uid: g.uid, gid: g.gid }, { uid: u().uid + 7, gid: u().gid + 8 });
   await dockerOk(d(), ['volume', 'rm', 'remapvol']);
+  // An image's VOLUME is filled from the image: root's inside, the remapped root's outside.
+  await importBusybox(d(), 'remapvolimg:latest', { changes: ['CMD ["sh"]', 'VOLUME /etc'] });
+  await dockerOk(d(), ['run', '--name', 'copyup', 'remapvolimg', 'sh', '-c', 'stat -c %u:%g /etc/passwd | grep -x 0:0 && touch /etc/new']);
+  const copied = await inspectField(d(), 'copyup', '{{range .Mounts}}{{.Source}}{{end}}');
+  for (const p of [copied, join(copied, 'passwd'), join(copied, 'new')]) {
+    const st = await stat(p);
+    assert.deepEqual({ uid: st.uid, gid: st.gid }, { uid: u().uid, gid: u().gid }, p);
+  }
+  await dockerOk(d(), ['rm', '-v', 'copyup']);
 });
 
 test('docker cp shows the container IDs both ways, for running and stopped containers', async () => {

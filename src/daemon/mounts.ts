@@ -50,7 +50,7 @@ export async function createMountPoints(
       rootfs: noMounts ? undefined : await mount(),
     });
     try {
-      if (points.some((p) => p.Type === 'volume' && p.Name && p.CopyData)) await populateVolumes(points, await mount(), d.volumes);
+      if (points.some((p) => p.Type === 'volume' && p.Name && p.CopyData)) await populateVolumes(points, await mount(), d.volumes, d.opts.idMap);
     } catch (err) {
       await removeMountPoints(points, d.volumes, id, true);
       throw err;

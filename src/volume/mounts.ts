@@ -11,6 +11,7 @@ import { extractScoped, packScoped } from '../archive/scopedtar.js';
 import { clean, convertTmpfsOptions, DEFAULT_PROPAGATION } from './mountparse.js';
 import type { VolumeService } from './service.js';
 import type { MountPoint } from './types.js';
+import type { IdentityMapping } from '../pkg/idmap.js';
 
 // ───────────────────────────── copy-up ─────────────────────────────
 
@@ -20,7 +21,7 @@ import type { MountPoint } from './types.js';
  * times, symlinks, hard links and devices are kept, and the volume root takes the source
  * directory's owner and mode. Returns whether anything was copied.
  */
-export async function copyUp(rootfs: string, destination: string, volumeDir: string): Promise<boolean> {
+export async function copyUp(rootfs: string, destination: string, volumeDir: string, idMap?: IdentityMapping): Promise<boolean> {
   if ((await readdir(volumeDir)).length > 0) return false;
   const src = await ScopedRoot.open(rootfs);
   try {
@@ -35,8 +36,10 @@ export async function copyUp(rootfs: string, destination: string, volumeDir: str
       if (!res.stat?.isDirectory()) return false;
       const dst = await ScopedRoot.open(volumeDir);
       try {
-        const tarStream = packScoped(src, { dir: res.dir, name: res.name, stat: res.stat }, (rel) => (rel === '' ? '.' : `./${rel}`));
-        await extractScoped(dst, '/', tarStream, { applyRootMetadata: true });
+        // Under --userns-remap the tar between the two carries container IDs (a tar header has no
+        // room for every host ID).
+        const tarStream = packScoped(src, { dir: res.dir, name: res.name, stat: res.stat }, (rel) => (rel === '' ? '.' : `./${rel}`), { idMap });
+        await extractScoped(dst, '/', tarStream, { applyRootMetadata: true, idMap });
       } finally {
         await dst.close();
       }
@@ -53,12 +56,12 @@ export async function copyUp(rootfs: string, destination: string, volumeDir: str
  * At create, after parseMounts: fills every new volume that asks for it (CopyData) from the
  * image content under its destination in the container's mounted `rootfs`.
  */
-export async function populateVolumes(points: MountPoint[], rootfs: string, volumes: VolumeService): Promise<void> {
+export async function populateVolumes(points: MountPoint[], rootfs: string, volumes: VolumeService, idMap?: IdentityMapping): Promise<void> {
   for (const p of points) {
     if (p.Type !== 'volume' || !p.Name || !p.CopyData) continue;
     const path = await volumes.mount(p.Name);
     try {
-      await copyUp(rootfs, p.Destination, path);
+      await copyUp(rootfs, p.Destination, path, idMap);
     } finally {
       await volumes.unmount(p.Name);
     }
