@@ -7,6 +7,7 @@ import { mkdir, rm, writeFile, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { systemError } from '../pkg/errors.js';
 import { mustRun, runCommand } from '../pkg/command.js';
+import { exists } from '../pkg/fsutil.js';
 import { canonical, parseCIDR, type Prefix } from './ip.js';
 import type { IDMap, IdentityMapping } from '../pkg/idmap.js';
 
@@ -98,9 +99,10 @@ export async function netnsMounted(path: string): Promise<boolean> {
   }
 }
 
-/** Unmounts (lazily: a process may still hold it) and removes a namespace file, and its user namespace's if any. */
+/** Unmounts (lazily: a process may still hold it) and removes a namespace file, and the user namespace's beside it if any. */
 export async function removeNetns(path: string): Promise<void> {
-  for (const p of [path, usernsPathOf(path)]) {
+  const userns = usernsPathOf(path);
+  for (const p of (await exists(userns)) ? [path, userns] : [path]) {
     for (let i = 0; i < 4 && (await netnsMounted(p)); i++) {
       await runCommand('umount', ['-l', p]);
     }
