@@ -140,8 +140,10 @@ async function loadIdentityMapping(user: string): Promise<IdentityMapping> {
 }
 
 /** Resolves --userns-remap; undefined when it is empty or names root (remapping root onto itself is no remapping). */
-export async function setupRemappedRoot(usergrp: string | undefined, logger: Logger): Promise<RemappedRoot | undefined> {
-  if (!usergrp) return undefined;
+export async function setupRemappedRoot(usergrp: unknown, logger: Logger): Promise<RemappedRoot | undefined> {
+  if (usergrp === undefined || usergrp === '') return undefined;
+  // daemon.json may hold anything.
+  if (typeof usergrp !== 'string') throw new Error(`Invalid user/group specification in --userns-remap: ${JSON.stringify(usergrp)}`);
   const { user, group } = await parseRemappedRoot(usergrp);
   if (user === 'root') {
     logger.warn('User namespaces: root cannot be remapped with itself; user namespaces are OFF');
