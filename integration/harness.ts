@@ -3,7 +3,7 @@
 // and the directories themselves.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, mkdir, open, readFile, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, mkdir, open, readFile, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -23,6 +23,11 @@ export interface StartOptions {
   config?: Record<string, unknown>;
   /** How long to wait for /_ping; default 60 s (containerd starts first). */
   startTimeoutMs?: number;
+  /**
+   * Makes the daemon's temp dir searchable by all (0711): a --userns-remap daemon's remapped root
+   * must get through it to the data root, which berthd checks at start (as dockerd).
+   */
+  searchableDir?: boolean;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -233,7 +238,11 @@ class BerthDaemon implements Daemon {
       }
     };
     const roots = [this.dir, this.execRoot];
-    const containerIds = await readdir(join(this.dataRoot, 'containers')).catch(() => [] as string[]);
+    // Under --userns-remap the state lives in <data-root>/<uid>.<gid>.
+    const remapped = (await readdir(this.dataRoot).catch(() => [] as string[])).filter((n) => /^\d+\.\d+$/.test(n));
+    const stateRoots = [this.dataRoot, ...remapped.map((n) => join(this.dataRoot, n))];
+    const containerIds: string[] = [];
+    for (const r of stateRoots) containerIds.push(...(await readdir(join(r, 'containers')).catch(() => [] as string[])));
 
     this.client.close();
     await step('stop berthd', () => this.stop({ timeoutMs: 15_000 }));
@@ -246,7 +255,7 @@ class BerthDaemon implements Daemon {
     await step('kill processes', () => killProcessesMentioning(roots));
     await step('unmount', () => unmountUnder(roots));
     await step('cgroups', () => removeCgroups(containerIds));
-    await step('network', () => removeNetworking(this.dataRoot, this.firewallTable));
+    for (const r of stateRoots) await step('network', () => removeNetworking(r, this.firewallTable));
     for (const d of roots) await step(`remove ${d}`, () => removeDir(d));
     if (problems.length) console.error(`berth harness cleanup:\n  ${problems.join('\n  ')}`);
   }
@@ -257,6 +266,7 @@ export async function startDaemon(opts: StartOptions = {}): Promise<Daemon> {
   // Short paths: the socket and the exec root's sockets must fit in sun_path (108 bytes).
   const dir = await mkdtemp('/tmp/berth-it-');
   const execRoot = await mkdtemp('/tmp/bt-');
+  if (opts.searchableDir) await chmod(dir, 0o711);
   await mkdir(join(dir, 'docker-config'));
   // Networking of its own, so test daemons never clash with each other or a real berthd: bridge,
   // nftables table and address pool (a random 10.x.0.0/16 in /24s) unless the test chose.

@@ -10,8 +10,9 @@ import * as tar from 'tar-stream';
 import { applyLayer } from './apply.js';
 import { packDirectory } from './pack.js';
 import { getXattrs } from './xattr.js';
+import { IdentityMapping } from '../pkg/idmap.js';
 
-type Ent = { name: string; type?: 'file' | 'directory' | 'symlink' | 'link' | 'fifo'; linkname?: string; body?: string; mode?: number };
+type Ent = { name: string; type?: 'file' | 'directory' | 'symlink' | 'link' | 'fifo'; linkname?: string; body?: string; mode?: number; uid?: number; gid?: number };
 
 async function makeTar(entries: Ent[]): Promise<Buffer> {
   const pack = tar.pack();
@@ -22,7 +23,14 @@ async function makeTar(entries: Ent[]): Promise<Buffer> {
   for (const e of entries) {
     const type = e.type ?? 'file';
     await new Promise<void>((resolve, reject) => {
-      const h = { name: e.name, type, mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644), ...(e.linkname ? { linkname: e.linkname } : {}) };
+      const h = {
+        name: e.name,
+        type,
+        mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644),
+        uid: e.uid ?? 0,
+        gid: e.gid ?? 0,
+        ...(e.linkname ? { linkname: e.linkname } : {}),
+      };
       if (type === 'file') pack.entry({ ...h, size: Buffer.byteLength(e.body ?? '') }, Buffer.from(e.body ?? ''), (err) => (err ? reject(err) : resolve()));
       else pack.entry(h, (err) => (err ? reject(err) : resolve()));
     });
@@ -284,4 +292,47 @@ test('a failing entry after pending writes rejects and leaves nothing running', 
   for (let i = 0; i < 30; i++) many.push({ name: `f${i}`, body: 'x' });
   await assert.rejects(applyBuf(await makeTar([...many, { name: 'bad', type: 'symlink', linkname: '../../escape' }]), t), /outside of the root/);
   await assertOutsideUntouched();
+});
+
+test('with an ID mapping: stored shifted into the ranges (implied parents too), packed back, same diffID', async () => {
+  const idMap = new IdentityMapping([{ containerID: 0, hostID: 100000, size: 65536 }], [{ containerID: 0, hostID: 200000, size: 65536 }]);
+  const buf = await makeTar([
+    { name: 'etc/', type: 'directory' },
+    { name: 'etc/passwd', body: 'root:x:0:0::/root:/bin/sh\n' },
+    { name: 'home/user/file', body: 'mine', uid: 1000, gid: 1001 },
+    { name: 'home/user/link', type: 'symlink', linkname: 'file', uid: 1000, gid: 1001 },
+    { name: 'etc/.wh.gone', body: '' },
+  ]);
+  const plain = await applyBuf(buf, await target());
+  const dest = await target();
+  const r = await applyBuf(buf, dest, { idMap });
+  assert.equal(r.diffID, plain.diffID);
+  const owner = async (p: string) => {
+    const st = await lstat(join(dest, p));
+    return `${st.uid}:${st.gid}`;
+  };
+  assert.equal(await owner('etc'), '100000:200000');
+  assert.equal(await owner('etc/passwd'), '100000:200000');
+  assert.equal(await owner('etc/gone'), '100000:200000');
+  assert.equal(await owner('home'), '100000:200000', 'implied parent');
+  assert.equal(await owner('home/user'), '100000:200000', 'implied parent');
+  assert.equal(await owner('home/user/file'), '101000:201001');
+  assert.equal(await owner('home/user/link'), '101000:201001');
+
+  const packed = new Map<string, string>();
+  const ex = tar.extract();
+  const reading = (async () => {
+    for await (const e of ex) {
+      packed.set(e.header.name, `${e.header.uid}:${e.header.gid}`);
+      e.resume();
+    }
+  })();
+  packDirectory(dest, { overlayWhiteouts: true, idMap }).pipe(ex);
+  await reading;
+  assert.equal(packed.get('etc/passwd'), '0:0');
+  assert.equal(packed.get('home/user/file'), '1000:1001');
+  assert.equal(packed.get('home/user/link'), '1000:1001');
+  assert.equal(packed.get('etc/.wh.gone'), '0:0');
+
+  await assert.rejects(applyBuf(await makeTar([{ name: 'far', body: 'x', uid: 70000 }]), await target(), { idMap }), /Container ID 70000 cannot be mapped to a host ID/);
 });

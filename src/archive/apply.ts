@@ -15,6 +15,7 @@ import { decompressStream } from './compression.js';
 import { setXattrs, type XattrSet } from './xattr.js';
 import { TarReader, type TarEntry, type TarHeader } from './tarreader.js';
 import { TarSplitWriter } from './tarsplit.js';
+import type { IdentityMapping } from '../pkg/idmap.js';
 
 export const WHITEOUT_PREFIX = '.wh.';
 export const WHITEOUT_META_PREFIX = '.wh..wh.';
@@ -32,6 +33,8 @@ export interface ApplyOptions {
   noLchown?: boolean;
   /** Record the tar stream's structure here (gzip'd tar-split) so it can be rebuilt exactly. */
   tarSplitPath?: string;
+  /** --userns-remap: the archive's IDs are container IDs, stored as these host IDs. */
+  idMap?: IdentityMapping;
 }
 
 export interface ApplyResult {
@@ -69,7 +72,12 @@ export function cleanEntryPath(name: string, what = 'path'): string[] {
  * Resolves `parts` (a directory path relative to root) to a real directory inside root,
  * following symlinks chroot-style. Creates missing components (mode 0755) when `create`.
  */
-export async function resolveInRoot(root: string, parts: string[], create: boolean): Promise<string> {
+export async function resolveInRoot(
+  root: string,
+  parts: string[],
+  create: boolean,
+  onCreate?: (dir: string) => Promise<void>,
+): Promise<string> {
   const stack: string[] = [];
   const queue = parts.slice();
   let follows = 0;
@@ -87,6 +95,7 @@ export async function resolveInRoot(root: string, parts: string[], create: boole
     } catch (err) {
       if (errnoCode(err) === 'ENOENT' && create) {
         await mkdir(p, 0o755);
+        await onCreate?.(p);
         stack.push(c);
         continue;
       }
@@ -176,6 +185,7 @@ export async function applyLayer(src: Readable, dest: string, opts: ApplyOptions
     umask: currentUmask(),
     isRoot: typeof process.geteuid === 'function' && process.geteuid() === 0 && process.getegid!() === 0,
     pending: new PendingOps(CONCURRENT_OPS),
+    impliedOwner: opts.idMap && !opts.noLchown ? opts.idMap.rootPair() : undefined,
   };
   state.dirCache.set('', root);
 
@@ -224,6 +234,8 @@ interface ApplyState {
   /** Running as uid 0 / gid 0: what we create is 0:0 unless its directory is set-group-ID. */
   isRoot: boolean;
   pending: PendingOps;
+  /** Owner of the parent directories the archive does not list (the remapped root; 0:0 otherwise). */
+  impliedOwner?: { uid: number; gid: number };
 }
 
 /**
@@ -290,7 +302,8 @@ async function resolveDir(state: ApplyState, parts: string[]): Promise<string> {
   if (hit !== undefined) return hit;
   // A pending symlink could be one of the components.
   await state.pending.drain();
-  const dir = await resolveInRoot(state.root, parts, true);
+  const owner = state.impliedOwner;
+  const dir = await resolveInRoot(state.root, parts, true, owner && ((p) => lchown(p, owner.uid, owner.gid)));
   state.dirCache.set(key, dir);
   // Directories it made lie along the resolved path (what follows a made one is made too).
   for (let d = dir; d.length > state.root.length && d.startsWith(state.root + '/'); d = posix.dirname(d)) state.created.add(d);
@@ -341,8 +354,7 @@ async function applyEntry(
 ): Promise<void> {
   const parts = cleanEntryPath(hdr.name);
   const type = hdr.type ?? 'file';
-  const uid = hdr.uid ?? 0;
-  const gid = hdr.gid ?? 0;
+  const { uid, gid } = opts.idMap ? opts.idMap.toHost(hdr.uid ?? 0, hdr.gid ?? 0) : { uid: hdr.uid ?? 0, gid: hdr.gid ?? 0 };
   const mode = (hdr.mode ?? 0o644) & 0o7777;
   const { atime, mtime } = timesOf(hdr);
   const root = state.root;

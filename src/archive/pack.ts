@@ -9,12 +9,15 @@ import { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
 import { getXattrs } from './xattr.js';
 import { OVERLAY_OPAQUE_XATTR, WHITEOUT_OPAQUE_DIR, WHITEOUT_PREFIX } from './apply.js';
+import type { IdentityMapping } from '../pkg/idmap.js';
 
 export interface PackOptions {
   /** Convert overlayfs whiteouts/opaque dirs into AUFS-style tar whiteouts. */
   overlayWhiteouts?: boolean;
   /** Paths (relative, no leading slash) to leave out, with everything under them. */
   exclude?: string[];
+  /** --userns-remap: the files carry host IDs; the tar gets the container's. */
+  idMap?: IdentityMapping;
 }
 
 function isWhiteoutDev(st: Stats): boolean {
@@ -91,9 +94,10 @@ export function packDirectory(dir: string, opts: PackOptions = {}): Readable {
         if (exclude.has(r)) continue;
         const p = posix.join(root, r);
         const st = await lstat(p);
+        const { uid, gid } = opts.idMap ? opts.idMap.toContainer(st.uid, st.gid) : st;
         const base = {
-          uid: st.uid,
-          gid: st.gid,
+          uid,
+          gid,
           mode: st.mode & 0o7777,
           mtime: st.mtime,
         };

@@ -18,6 +18,7 @@ import { setXattrs } from './xattr.js';
 import { errnoCode, invalidParameter } from '../pkg/errors.js';
 import { fdPath, O_PATH, type DirNode, type ScopedRoot } from '../pkg/scopedfs.js';
 import { writeTarEntry } from './pack.js';
+import type { IdentityMapping } from '../pkg/idmap.js';
 
 // ───────────────────────────── producing ─────────────────────────────
 
@@ -32,7 +33,12 @@ export interface PackSource {
  * A tar of `src`: a directory gives `nameFor('')` (with a trailing slash) and then its content as
  * `nameFor('a/b')`; anything else gives one entry named `nameFor('')`.
  */
-export function packScoped(root: ScopedRoot, src: PackSource, nameFor: (rel: string) => string): Readable {
+export function packScoped(
+  root: ScopedRoot,
+  src: PackSource,
+  nameFor: (rel: string) => string,
+  opts: { idMap?: IdentityMapping } = {},
+): Readable {
   const pack = tar.pack();
   const seen = new Map<string, string>();
 
@@ -41,10 +47,12 @@ export function packScoped(root: ScopedRoot, src: PackSource, nameFor: (rel: str
   const put = (header: H, body?: Readable, size = 0): Promise<void> =>
     writeTarEntry(pack, header, header.type === 'file' && size === 0 ? undefined : body);
 
+  // --userns-remap: files carry host IDs, the tar the container's.
+  const ids = (st: Stats): { uid: number; gid: number } =>
+    opts.idMap ? opts.idMap.toContainer(st.uid, st.gid) : { uid: st.uid, gid: st.gid };
   const base = (st: Stats, name: string): H => ({
     name,
-    uid: st.uid,
-    gid: st.gid,
+    ...ids(st),
     mode: st.mode & 0o7777,
     mtime: new Date(Math.floor(st.mtimeMs / 1000) * 1000),
   });
@@ -173,6 +181,8 @@ export interface ExtractOptions {
   chown?: { uid: number; gid: number };
   /** Owner of directories created implicitly for entries whose parents are missing (default 0:0). */
   impliedOwner?: { uid: number; gid: number };
+  /** --userns-remap: the archive's IDs (or `chown`) are container IDs, stored as these host IDs. */
+  idMap?: IdentityMapping;
   /** Apply the metadata of the archive's "." entry to the destination directory itself. */
   applyRootMetadata?: boolean;
   /** Refuse archives with more entries than this (default 10,000,000). */
@@ -207,7 +217,7 @@ async function chmodNoFollow(dir: DirNode, name: string, mode: number): Promise<
  */
 export async function extractScoped(root: ScopedRoot, destPath: string, src: Readable, opts: ExtractOptions = {}): Promise<void> {
   const maxEntries = opts.maxEntries ?? 10_000_000;
-  const implied = { mode: 0o755, ...(opts.impliedOwner ?? { uid: 0, gid: 0 }) };
+  const implied = { mode: 0o755, ...(opts.impliedOwner ?? opts.idMap?.rootPair() ?? { uid: 0, gid: 0 }) };
   const { stream } = await decompressStream(src);
   const extract = tar.extract();
   const feeding = pipeline(stream, extract as unknown as Writable);
@@ -267,7 +277,8 @@ async function applyEntry(
   const parts = cleanEntryPath(hdr.name);
   const type = hdr.type ?? 'file';
   const mode = (hdr.mode ?? 0o644) & 0o7777;
-  const owner = opts.chown ?? { uid: hdr.uid ?? 0, gid: hdr.gid ?? 0 };
+  const asked = opts.chown ?? { uid: hdr.uid ?? 0, gid: hdr.gid ?? 0 };
+  const owner = opts.idMap ? opts.idMap.toHost(asked.uid, asked.gid) : asked;
   const { atime, mtime } = timesOf(hdr);
 
   if (parts.length === 0) {

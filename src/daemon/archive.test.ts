@@ -8,6 +8,7 @@ import { gzipSync } from 'node:zlib';
 import * as tar from 'tar-stream';
 import { archivePath, extractToDir, statPath, goFileMode, GO_MODE, isGoDir, preserveTrailingDotOrSeparator, copyOwner } from './archive.js';
 import { isKind } from '../pkg/errors.js';
+import { IdentityMapping } from '../pkg/idmap.js';
 
 type Ent = {
   name: string;
@@ -311,6 +312,31 @@ test('extractToDir: compressed archives, implied parents, copyUIDGID and noOverw
     /mounted volume is marked read-only/,
   );
   await extractToDir(root, '/target', Readable.from([await makeTar([])]), { readonlyRootfs: true, mountPoints: [{ Destination: '/target', RW: true }] });
+});
+
+test('--userns-remap: archives carry container IDs, the disk host IDs (implied parents and cp -a too)', async () => {
+  const idMap = new IdentityMapping([{ containerID: 0, hostID: 100000, size: 65536 }], [{ containerID: 0, hostID: 200000, size: 65536 }]);
+  // Owned by the host's root, outside the ranges: the container sees the overflow ID.
+  await mkdir(join(root, 'remapped'));
+  await extractToDir(root, '/remapped', Readable.from([await makeTar([{ name: 'in/file', body: 'x', uid: 42, gid: 43 }])]), { idMap });
+  const f = await lstat(join(root, 'remapped', 'in', 'file'));
+  assert.deepEqual([f.uid, f.gid], [100042, 200043]);
+  const implied = await lstat(join(root, 'remapped', 'in'));
+  assert.deepEqual([implied.uid, implied.gid], [100000, 200000]);
+  await extractToDir(root, '/remapped', Readable.from([await makeTar([{ name: 'owned', body: 'o' }])]), { idMap, copyUIDGID: true, user: 'app' });
+  const o = await lstat(join(root, 'remapped', 'owned'));
+  assert.deepEqual([o.uid, o.gid], [101000, 201001]);
+  await assert.rejects(
+    extractToDir(root, '/remapped', Readable.from([await makeTar([{ name: 'far', body: 'x', uid: 70000 }])]), { idMap }),
+    /Container ID 70000 cannot be mapped to a host ID/,
+  );
+  const out = await readTar((await archivePath(root, '/remapped', { idMap })).stream);
+  assert.deepEqual(out.map((e) => [e.name, e.uid, e.gid]), [
+    ['remapped/', 65534, 65534],
+    ['remapped/in/', 0, 0],
+    ['remapped/in/file', 42, 43],
+    ['remapped/owned', 1000, 1001],
+  ]);
 });
 
 test('extractToDir: hostile archives and hostile destinations stay inside the root', async () => {

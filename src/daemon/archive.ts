@@ -16,6 +16,7 @@ import { rfc3339Nano } from '../pkg/timeutil.js';
 import { fdPath, readFileInRoot, ScopedRoot, type Resolved, type ScopedMount } from '../pkg/scopedfs.js';
 import { extractScoped, packScoped, type ExtractOptions } from '../archive/scopedtar.js';
 import { resolveUser } from '../oci/user.js';
+import type { IdentityMapping } from '../pkg/idmap.js';
 
 /** A container root: a directory, or one with host mounts overlaid at their destinations. */
 export type ContainerRoot = string | ScopedRoot | { path: string; mounts?: ScopedMount[] };
@@ -23,6 +24,8 @@ export type ContainerRoot = string | ScopedRoot | { path: string; mounts?: Scope
 export interface CpOptions {
   /** The container reference, for dockerd's "Could not find the file … in container …". */
   container?: string;
+  /** --userns-remap: files on disk carry host IDs, archives the container's. */
+  idMap?: IdentityMapping;
 }
 
 // Go's os.FileMode type bits.
@@ -166,7 +169,7 @@ export async function archivePath(
       if (rel === '') return replacement === '' ? '/' : replacement;
       return `${replacement}/${rel}`;
     };
-    const tarStream = packScoped(r, { dir: res.dir, name: res.name, stat: res.stat }, nameFor);
+    const tarStream = packScoped(r, { dir: res.dir, name: res.name, stat: res.stat }, nameFor, { idMap: opts.idMap });
     const out = new PassThrough();
     const held = res;
     let finished = false;
@@ -272,6 +275,7 @@ export async function extractToDir(root: ContainerRoot, path: string, content: R
     await extractScoped(r, dest, content, {
       noOverwriteDirNonDir: opts.noOverwriteDirNonDir,
       chown,
+      idMap: opts.idMap,
       beforeEntry: opts.beforeEntry,
     });
   } catch (err) {

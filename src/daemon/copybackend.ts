@@ -106,7 +106,7 @@ export function archiveBackend(d: Daemon): ArchiveBackend {
     containerArchivePath: async (name, path) => {
       const c = await containerRoot(d, name);
       try {
-        const out = await archivePath(c.root, path, { container: name });
+        const out = await archivePath(c.root, path, { container: name, idMap: d.opts.idMap });
         event(name, 'archive-path');
         return {
           stat: out.stat,
@@ -128,6 +128,7 @@ export function archiveBackend(d: Daemon): ArchiveBackend {
         await extractToDir(c.root, path, content, {
           container: name,
           ...opts,
+          idMap: d.opts.idMap,
           user: c.user,
           readonlyRootfs: c.readonlyRootfs,
           mountPoints: c.mountPoints,

@@ -26,6 +26,8 @@ import type { EndpointSettings } from '../api/types/network.js';
 import { abandonMountPoints, createMountPoints } from './mounts.js';
 import { mountPointsRecord } from '../volume/mounts.js';
 import type { MountPoint } from '../volume/types.js';
+import { chownToRemappedGroup } from '../pkg/idmap.js';
+import { verifyUsernsSettings } from './userns.js';
 
 const restartPolicies = ['no', 'always', 'unless-stopped', 'on-failure'];
 
@@ -72,6 +74,7 @@ export async function createContainer(
 ): Promise<{ Id: string; Warnings: string[] }> {
   if (!config.Image) throw invalidParameter('no image specified'); // dockerd: "No image specified" via CLI
   validateHostConfig(hostConfig);
+  verifyUsernsSettings(hostConfig, d.opts.idMap);
   // Health check, resources (their warnings go into the response), log config with the daemon's defaults.
   const warnings = await prepareCreate(d, config, hostConfig);
   parseSecurityOpt(hostConfig.SecurityOpt);
@@ -107,6 +110,7 @@ export async function createContainer(
     c.record.LogPath = containerLogPath(c);
     configureNetworks(d, c, opts.endpointsConfig);
     await mkdir(dir, { recursive: true, mode: 0o710 });
+    if (d.opts.idMap) await chownToRemappedGroup(dir, d.opts.idMap);
     await d.images.createRWLayer(id, image.id);
     points = await createMountPoints(d, id, config, hostConfig, opts.version);
     c.record.MountPoints = mountPointsRecord(points);

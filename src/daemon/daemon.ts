@@ -2,7 +2,7 @@
 // The operations import one another one way: daemon → monitor (exits, restore) → restart (restart
 // policies) → stop → start → delete, start → healthcheck → exec → taskio → logdriver. Nothing calls
 // up that chain; settings reach the operations through this Daemon (its DaemonOptions).
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
@@ -23,6 +23,7 @@ import { startContainersOnDaemonStart } from './restart.js';
 import { stopContainersAtShutdown } from './shutdown.js';
 import type { NetworkController } from '../network/controller.js';
 import { openNetworks, restoreNetworking, type NetworkDaemonOptions } from './network.js';
+import { chownToRemappedGroup, type IdentityMapping } from '../pkg/idmap.js';
 
 export const CONTAINERD_NAMESPACE = 'berth';
 
@@ -50,6 +51,8 @@ export interface DaemonOptions {
   logConfig?: DaemonLogConfig;
   /** Containers keep running while berthd is down (default true). */
   liveRestore?: boolean;
+  /** --userns-remap: containers run in a user namespace with these mappings; files are stored shifted. */
+  idMap?: IdentityMapping;
 }
 
 export class Daemon {
@@ -102,6 +105,13 @@ export class Daemon {
     for (const dir of [opts.dataRoot, opts.execRoot, join(opts.dataRoot, 'containers'), join(opts.execRoot, 'fifo')]) {
       await mkdir(dir, { recursive: true, mode: 0o710 });
     }
+    if (opts.idMap) {
+      // The remapped root must get through to the containers' network files (dockerd's layout)
+      // and to the rootfs containerd mounts in its task bundle under the exec root.
+      await chownToRemappedGroup(join(opts.dataRoot, 'containers'), opts.idMap);
+      await chownToRemappedGroup(opts.execRoot, opts.idMap);
+      await chmod(opts.execRoot, 0o710);
+    }
     let address = opts.containerd;
     let stop: (() => Promise<void>) | undefined;
     if (!address) {
@@ -114,6 +124,7 @@ export class Daemon {
     const images = await ImageService.open({
       root: opts.dataRoot,
       logger: opts.logger,
+      idMap: opts.idMap,
       onEvent: (action, id, attrs) => events.publish({ Type: 'image', Action: action, Actor: { ID: id, Attributes: attrs } }),
     });
     const d = new Daemon(opts, ctd, images, events);
@@ -121,6 +132,7 @@ export class Daemon {
     d.volumes = await VolumeService.open({
       root: join(opts.dataRoot, 'volumes'),
       logger: opts.logger,
+      idMap: opts.idMap,
       onEvent: (action, id, attrs) => events.publish({ Type: 'volume', Action: action, Actor: { ID: id, Attributes: attrs } }),
     });
     d.stopContainerd = stop;

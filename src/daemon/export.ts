@@ -19,7 +19,7 @@ export async function exportContainer(d: Daemon, c: Container): Promise<Readable
     root = await d.images.mountContainer(c.id);
     mounted = true;
   }
-  const stream = packDirectory(root);
+  const stream = packDirectory(root, { idMap: d.opts.idMap });
   let released = false;
   const release = (): void => {
     if (released || !mounted) return;

@@ -145,7 +145,7 @@ export async function systemInfo(d: Daemon): Promise<Info> {
     ContainerdCommit: { ID: v.containerd.revision },
     RuncCommit: { ID: v.runc.commit },
     InitCommit: { ID: v.init.commit },
-    SecurityOptions: ['name=seccomp,profile=builtin', ...(cgroupV2 ? ['name=cgroupns'] : [])],
+    SecurityOptions: ['name=seccomp,profile=builtin', ...(d.opts.idMap ? ['name=userns'] : []), ...(cgroupV2 ? ['name=cgroupns'] : [])],
     CDISpecDirs: [],
     Warnings: await networkWarnings(),
   };

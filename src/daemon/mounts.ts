@@ -50,7 +50,7 @@ export async function createMountPoints(
       rootfs: noMounts ? undefined : await mount(),
     });
     try {
-      if (points.some((p) => p.Type === 'volume' && p.Name && p.CopyData)) await populateVolumes(points, await mount(), d.volumes);
+      if (points.some((p) => p.Type === 'volume' && p.Name && p.CopyData)) await populateVolumes(points, await mount(), d.volumes, d.opts.idMap);
     } catch (err) {
       await removeMountPoints(points, d.volumes, id, true);
       throw err;
@@ -71,7 +71,7 @@ export async function abandonMountPoints(d: Daemon, id: string, points: MountPoi
 /** At start: the OCI mounts for the container's volumes, binds and tmpfs (pair with releaseContainerMounts). */
 export async function containerSpecMounts(d: Daemon, c: Container): Promise<{ mounts: SpecMount[]; rootfsPropagation?: string }> {
   const points = mountPointsOf(c);
-  const mounts = await specMounts(points, d.volumes, { containerId: c.id, tmpfs: c.hostConfig.Tmpfs });
+  const mounts = await specMounts(points, d.volumes, { containerId: c.id, tmpfs: c.hostConfig.Tmpfs, newSourceOwner: d.opts.idMap?.rootPair() });
   return { mounts, rootfsPropagation: rootfsPropagation(points) };
 }
 

@@ -195,7 +195,7 @@ export async function setupNetworking(d: Daemon, c: Container): Promise<NetworkO
     dns: h.Dns ?? [],
     dnsSearch: h.DnsSearch ?? [],
     dnsOptions: h.DnsOptions ?? [],
-  });
+  }, h.UsernsMode === 'host' ? undefined : d.opts.idMap);
   try {
     const primary = d.networks.resolve(mode).id;
     // The NetworkMode network first (it gets the default route), with the ports and links.

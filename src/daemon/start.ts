@@ -11,9 +11,40 @@ import { startHealth } from './healthcheck.js';
 import { containerEnv } from './env.js';
 import { RestartCanceledError } from '../restartmanager/restartmanager.js';
 import type { Daemon } from './daemon.js';
-import { linkEnv, releaseNetworking, setupNetworking } from './network.js';
+import { linkEnv, releaseNetworking, setupNetworking, type NetworkOption } from './network.js';
+import { usernsPathOf } from '../network/netlink.js';
 import { containerSpecMounts, releaseContainerMounts } from './mounts.js';
 import { mergeSpecMounts } from '../volume/mounts.js';
+import { chownToRemappedRoot, type IdentityMapping } from '../pkg/idmap.js';
+import { verifyUsernsSettings } from './userns.js';
+
+/**
+ * A remapped container's user namespace: a new one, the one owning the network namespace berthd
+ * made for it, or the one of the container whose network namespace it joins (as dockerd).
+ */
+function containerUserns(d: Daemon, c: Container, network: NetworkOption): { path?: string } {
+  const mode = c.hostConfig.NetworkMode;
+  if (mode.startsWith('container:')) {
+    const peer = d.containers.get(mode.slice('container:'.length));
+    return peer.hostConfig.UsernsMode === 'host' ? {} : { path: `/proc/${peer.state.Pid}/ns/user` };
+  }
+  // A sandbox of berthd's: the user namespace that owns it (createNetns).
+  return network.mode === 'path' ? { path: usernsPathOf(network.path) } : {};
+}
+
+/** The shim's stdio pipes belong to the container's root, which may reopen them (/dev/stdout). */
+function stdioOwner(d: Daemon, userns: { path?: string } | undefined): { ioUid?: number; ioGid?: number } {
+  if (!userns || !d.opts.idMap) return {};
+  const { uid, gid } = d.opts.idMap.rootPair();
+  return { ioUid: uid, ioGid: gid };
+}
+
+/** /etc/hostname, hosts and resolv.conf (rewritten by setupNetworking) owned by the container's root. */
+async function chownNetworkFiles(c: Container, m: IdentityMapping): Promise<void> {
+  for (const p of [c.record.HostnamePath, c.record.HostsPath, c.record.ResolvConfPath]) {
+    if (p) await chownToRemappedRoot(p, m);
+  }
+}
 
 export async function startContainer(d: Daemon, c: Container, opts: { autoRestart?: boolean } = {}): Promise<void> {
   await c.lock.run(async () => {
@@ -43,14 +74,19 @@ async function startLocked(d: Daemon, c: Container): Promise<void> {
   const h = c.hostConfig;
   let userMounts: Awaited<ReturnType<typeof containerSpecMounts>> | undefined;
   try {
+    verifyUsernsSettings(h, d.opts.idMap);
     const user = await resolveUser(cfg.User, h.GroupAdd ?? [], (p) => d.images.readContainerFile(c.id, p));
     userMounts = await containerSpecMounts(d, c);
+    const env = containerEnv(c, linkEnv(d, c));
+    const network = await setupNetworking(d, c);
+    const userns = d.opts.idMap && h.UsernsMode !== 'host' ? containerUserns(d, c, network) : undefined;
+    if (d.opts.idMap) await chownNetworkFiles(c, d.opts.idMap);
     const spec = await createSpec({
       id: c.id,
       config: cfg,
       hostConfig: h,
       args: [c.record.Path, ...c.record.Args],
-      env: containerEnv(c, linkEnv(d, c)),
+      env,
       cwd: cfg.WorkingDir || '/',
       user,
       hostname: cfg.Hostname,
@@ -61,7 +97,9 @@ async function startLocked(d: Daemon, c: Container): Promise<void> {
         { destination: '/etc/hosts', source: c.record.HostsPath, type: 'bind', options: ['rbind', 'rprivate'] },
       ], userMounts.mounts),
       rootfsPropagation: userMounts.rootfsPropagation,
-      network: await setupNetworking(d, c),
+      network,
+      idMap: d.opts.idMap,
+      userns,
       cgroupsPath: `/berth/${c.id}`,
       initPath: h.Init ? d.opts.initPath : undefined,
     });
@@ -82,7 +120,7 @@ async function startLocked(d: Daemon, c: Container): Promise<void> {
         stdout: paths.stdout,
         stderr: paths.stderr,
         terminal: cfg.Tty,
-        runtimeOptions: { binaryName: d.opts.runtimePath, root: d.runcRoot },
+        runtimeOptions: { binaryName: d.opts.runtimePath, root: d.runcRoot, ...stdioOwner(d, userns) },
       });
     } catch (err) {
       await io.abort();

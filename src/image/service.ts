@@ -2,6 +2,7 @@
 // root filesystems (dockerd's daemon/images, graphdriver flavour). The views (list, inspect,
 // history, df), removal and prune live in views.ts and delete.ts.
 
+import type { IdentityMapping } from '../pkg/idmap.js';
 import { join } from 'node:path';
 import { mkdir, rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
@@ -40,6 +41,8 @@ export interface ImageServiceOptions {
   onEvent?: (action: string, id: string, attrs: Record<string, string>) => void;
   /** Recorded as docker_version in configs this daemon creates. */
   dockerVersion?: string;
+  /** --userns-remap: layers are stored with host IDs shifted into the remapped ranges. */
+  idMap?: IdentityMapping;
 }
 
 export interface ImportOptions {
@@ -81,7 +84,7 @@ export class ImageService {
 
   static async open(opts: ImageServiceOptions): Promise<ImageService> {
     const imageRoot = join(opts.root, 'image', 'overlay2');
-    const layers = await LayerStore.open({ root: opts.root, logger: opts.logger });
+    const layers = await LayerStore.open({ root: opts.root, logger: opts.logger, idMap: opts.idMap });
     const images = await ImageStore.open(join(imageRoot, 'imagedb'), layers, opts.logger);
     const references = await ReferenceStore.open(join(imageRoot, 'repositories.json'));
     const svc = new ImageService(layers, images, references, opts);

@@ -19,6 +19,7 @@ import { rebuildTar, tarSplitSize } from '../archive/tarsplit.js';
 import { Overlay2Driver, type Mount } from '../graphdriver/overlay2/driver.js';
 import { directorySize, overlayChanges, unionReadFile, type Change } from './union.js';
 import { Mutex } from '../pkg/mutex.js';
+import type { IdentityMapping } from '../pkg/idmap.js';
 
 export type { Change } from './union.js';
 export type { Mount } from '../graphdriver/overlay2/driver.js';
@@ -83,6 +84,8 @@ export interface LayerStoreOptions {
   root: string;
   logger?: Logger;
   apply?: ApplyOptions;
+  /** --userns-remap: what is applied is stored shifted into these ranges, and shifted back when packed. */
+  idMap?: IdentityMapping;
 }
 
 export class LayerStore {
@@ -99,7 +102,7 @@ export class LayerStore {
   }
 
   static async open(opts: LayerStoreOptions): Promise<LayerStore> {
-    const driver = await Overlay2Driver.init(join(opts.root, 'overlay2'));
+    const driver = await Overlay2Driver.init(join(opts.root, 'overlay2'), opts.idMap);
     const s = new LayerStore(driver, opts);
     await mkdir(join(s.dbDir, 'sha256'), { recursive: true, mode: 0o700 });
     await mkdir(join(s.dbDir, 'mounts'), { recursive: true, mode: 0o700 });
@@ -281,7 +284,7 @@ export class LayerStore {
     const splitTmp = join(this.dbDir, 'tmp', `tar-split-${cacheID}.json.gz`);
     try {
       await this.driver.create(cacheID, parentCacheID);
-      const r = await applyLayer(tarStream, this.driver.diffPath(cacheID), { ...this.opts.apply, tarSplitPath: splitTmp });
+      const r = await applyLayer(tarStream, this.driver.diffPath(cacheID), { ...this.opts.apply, idMap: this.opts.idMap, tarSplitPath: splitTmp });
       return { cacheID, splitTmp, diffID: r.diffID, size: r.size, tarSize: r.tarSize };
     } catch (err) {
       await this.driver.remove(cacheID).catch(() => undefined);
@@ -377,7 +380,7 @@ export class LayerStore {
     const split = join(this.dbDir, 'sha256', hex(chainID), TAR_SPLIT);
     if (await exists(split)) return { stream: rebuildTar(split, this.driver.diffPath(l.cacheID), l.diffID), exact: true };
     this.opts.logger?.warn({ chainID }, 'layer has no tar-split record; its tar will not match its diffID');
-    return { stream: packDirectory(this.driver.diffPath(l.cacheID), { overlayWhiteouts: true }), exact: false };
+    return { stream: packDirectory(this.driver.diffPath(l.cacheID), { overlayWhiteouts: true, idMap: this.opts.idMap }), exact: false };
   }
 
   /** Length of the layer's exact tar stream, or undefined for a layer without a record. */
@@ -535,7 +538,7 @@ export class LayerStore {
 
   /** A tar stream of the container's changes (for commit), in image-layer whiteout form. */
   rwDiffStream(containerID: string, exclude: string[] = []): Readable {
-    return packDirectory(this.driver.diffPath(this.rw(containerID).mountID), { overlayWhiteouts: true, exclude });
+    return packDirectory(this.driver.diffPath(this.rw(containerID).mountID), { overlayWhiteouts: true, exclude, idMap: this.opts.idMap });
   }
 }
 

@@ -3,6 +3,7 @@
 // networks (networks.ts) and their bridges (bridge.ts), sandboxes and endpoints (sandbox.ts,
 // endpoint.ts), published ports (portmapper.ts) and the embedded DNS (resolver.ts). The Engine
 // API's views of all this are built by the daemon (src/daemon/networkviews.ts). See docs/networking.md.
+import type { IdentityMapping } from '../pkg/idmap.js';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -180,8 +181,8 @@ export class NetworkController {
   // Container hooks
 
   /** A fresh network namespace for a container, bound at <execRoot>/netns/<id12>, loopback up. */
-  async createSandbox(containerId: string, options: SandboxOptions = {}): Promise<{ netnsPath: string }> {
-    return this.store.lock.run(() => this.sandboxes.create(containerId, options));
+  async createSandbox(containerId: string, options: SandboxOptions = {}, idMap?: IdentityMapping): Promise<{ netnsPath: string }> {
+    return this.store.lock.run(() => this.sandboxes.create(containerId, options, idMap));
   }
 
   /**

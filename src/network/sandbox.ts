@@ -7,7 +7,8 @@ import type { Logger } from 'pino';
 import { BerthError, forbidden, systemError } from '../pkg/errors.js';
 import { truncateID } from '../pkg/stringid.js';
 import { AddressPool } from './ipam.js';
-import { createNetns, deleteLink, netnsMounted, removeNetns } from './netlink.js';
+import { createNetns, deleteLink, netnsMounted, removeNetns, usernsPathOf } from './netlink.js';
+import type { IdentityMapping } from '../pkg/idmap.js';
 import { addVeth, configureInterface, moveDefaultRoute } from './bridge.js';
 import { newEndpoint, validateConnect, type ConnectOptions } from './endpoint.js';
 import type { PortMapper } from './portmapper.js';
@@ -34,13 +35,16 @@ export class Sandboxes {
 
   private get store(): NetworkStore { return this.d.store; }
 
-  /** A fresh network namespace for a container, bound at <netnsDir>/<id12>, loopback up. */
-  async create(containerId: string, options: SandboxOptions): Promise<{ netnsPath: string }> {
+  /**
+   * A fresh network namespace for a container, bound at <netnsDir>/<id12>, loopback up; owned by
+   * a user namespace with `idMap`'s mappings for a remapped container (see createNetns).
+   */
+  async create(containerId: string, options: SandboxOptions, idMap?: IdentityMapping): Promise<{ netnsPath: string }> {
     const old = this.store.sandbox(containerId);
     if (old) await this.release(old);
     const netnsPath = join(this.d.netnsDir, containerId.slice(0, 12));
     await removeNetns(netnsPath).catch(() => undefined);
-    await createNetns(netnsPath);
+    await createNetns(netnsPath, idMap);
     this.store.state.sandboxes.push({ containerId, netnsPath, options: { ...options }, endpoints: [] });
     try {
       await this.store.save();
@@ -196,7 +200,7 @@ export class Sandboxes {
     // Free addresses no endpoint owns any more (a crash between allocation and save).
     const owners = new Set(this.store.state.sandboxes.flatMap((s) => s.endpoints.map((e) => e.id)));
     for (const n of this.store.state.networks) if (n.pool) new AddressPool(n.pool).retain((o) => owners.has(o));
-    const keep = new Set(this.store.state.sandboxes.map((s) => s.netnsPath));
+    const keep = new Set(this.store.state.sandboxes.flatMap((s) => [s.netnsPath, usernsPathOf(s.netnsPath)]));
     for (const f of await readdir(this.d.netnsDir).catch(() => [] as string[])) {
       const p = join(this.d.netnsDir, f);
       if (!keep.has(p)) await removeNetns(p).catch(() => undefined);

@@ -6,6 +6,7 @@ import { capsFromMask, hostFacts, parseCpuList, parseProcLimits } from './host.j
 import { parseSecurityOpt } from './security.js';
 import { createSpec, defaultDeviceRules, RLIM_INFINITY, specToJSON, type Mount } from './spec.js';
 import { testHostConfig, testSpecOptions } from './testutil.js';
+import { IdentityMapping } from '../pkg/idmap.js';
 
 const byDest = (mounts: Mount[], dest: string): Mount | undefined => mounts.find((m) => m.destination === dest);
 
@@ -103,6 +104,24 @@ describe('createSpec defaults', () => {
     assert.equal(s.hostname, undefined);
     // Network sysctls only go with a private network namespace.
     assert.equal(s.linux.sysctl?.['net.ipv4.ip_unprivileged_port_start'], undefined);
+  });
+
+  it('under --userns-remap: a user namespace with the mappings (or joined by path), writable cgroups, no ping sysctl', async () => {
+    const idMap = new IdentityMapping([{ containerID: 0, hostID: 100000, size: 65536 }], [{ containerID: 0, hostID: 200000, size: 65536 }]);
+    const s = await createSpec(testSpecOptions({ idMap, userns: {} }));
+    assert.deepEqual(s.linux.namespaces.filter((n) => n.type === 'user'), [{ type: 'user' }]);
+    assert.deepEqual(s.linux.uidMappings, [{ containerID: 0, hostID: 100000, size: 65536 }]);
+    assert.deepEqual(s.linux.gidMappings, [{ containerID: 0, hostID: 200000, size: 65536 }]);
+    assert.ok(!byDest(s.mounts, '/sys/fs/cgroup')?.options?.includes('ro'));
+    assert.equal(s.linux.sysctl?.['net.ipv4.ping_group_range'], undefined);
+    const joined = await createSpec(testSpecOptions({ idMap, userns: { path: '/proc/42/ns/user' } }));
+    assert.deepEqual(joined.linux.namespaces.filter((n) => n.type === 'user'), [{ type: 'user', path: '/proc/42/ns/user' }]);
+    assert.deepEqual(joined.linux.uidMappings, s.linux.uidMappings);
+    // --userns=host: no user namespace, but the cgroup mount stays writable as in dockerd.
+    const host = await createSpec(testSpecOptions({ idMap }));
+    assert.ok(!host.linux.namespaces.some((n) => n.type === 'user'));
+    assert.equal(host.linux.uidMappings, undefined);
+    assert.ok(!byDest(host.mounts, '/sys/fs/cgroup')?.options?.includes('ro'));
   });
 
   it('sets dockerd’s default sysctls, domainname, then HostConfig.Sysctls', async () => {

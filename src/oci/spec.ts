@@ -21,6 +21,7 @@ import {
   type Spec,
 } from './types.js';
 import type { ResolvedUser } from './user.js';
+import type { IdentityMapping } from '../pkg/idmap.js';
 
 export * from './types.js';
 
@@ -67,6 +68,13 @@ export interface SpecOptions {
   arch?: string;
   /** linux.rootfsPropagation ("shared", "rslave") when bind mounts need it. */
   rootfsPropagation?: string;
+  /** The daemon's --userns-remap mappings (whether or not this container opted out). */
+  idMap?: IdentityMapping;
+  /**
+   * The container's user namespace under remapping: a new one with the daemon's mappings, or the
+   * one of the container whose namespaces it joins (`path`); undefined with --userns=host.
+   */
+  userns?: { path?: string };
 }
 
 /** The paths dockerd masks by default; the daemon stores them in HostConfig.MaskedPaths at create. */
@@ -230,6 +238,7 @@ export async function createSpec(o: SpecOptions): Promise<Spec> {
   const caps = tweakCapabilities(DEFAULT_CAPABILITIES, hc.CapAdd, hc.CapDrop, privileged);
   const utsHost = hc.UTSMode === 'host';
   const pidMode = o.pid ?? { mode: 'new' };
+  const userns = o.idMap && o.userns ? o.userns : undefined;
 
   let args = [...o.args];
   if (o.initPath && pidMode.mode === 'new') args = [INIT_PATH_IN_CONTAINER, '--', ...args];
@@ -264,8 +273,9 @@ export async function createSpec(o: SpecOptions): Promise<Spec> {
   const sysctl: Record<string, string> = {};
   if (o.network.mode === 'new') {
     // Safe, useful defaults dockerd sets in a private network namespace: unprivileged ICMP
-    // echo sockets and binding ports < 1024 without capabilities.
-    if (hostFacts.hasPingGroupRange) sysctl['net.ipv4.ping_group_range'] = '0 2147483647';
+    // echo sockets (not in a user namespace, where it cannot be set) and binding ports < 1024
+    // without capabilities.
+    if (hostFacts.hasPingGroupRange && !userns) sysctl['net.ipv4.ping_group_range'] = '0 2147483647';
     if (hostFacts.hasUnprivilegedPortStart) sysctl['net.ipv4.ip_unprivileged_port_start'] = '0';
   }
   if (o.domainname) sysctl['kernel.domainname'] = o.domainname;
@@ -278,9 +288,12 @@ export async function createSpec(o: SpecOptions): Promise<Spec> {
     ...namespace('pid', pidMode),
     ...namespace('ipc', o.ipc),
     ...(cgroupnsPrivate(hc) ? [{ type: 'cgroup' as const }] : []),
+    ...(userns ? [userns.path ? { type: 'user' as const, path: userns.path } : { type: 'user' as const }] : []),
   ];
 
-  const writableCgroups = sec.writableCgroups ?? privileged;
+  // A read-only cgroup mount cannot be remounted in a user namespace: dockerd leaves it writable
+  // whenever the daemon remaps.
+  const writableCgroups = o.idMap ? true : (sec.writableCgroups ?? privileged);
   const spec: Spec = {
     ociVersion: OCI_VERSION,
     process: {
@@ -306,6 +319,10 @@ export async function createSpec(o: SpecOptions): Promise<Spec> {
       devices,
     },
   };
+  if (userns && o.idMap) {
+    spec.linux.uidMappings = o.idMap.uidMaps.map((m) => ({ ...m }));
+    spec.linux.gidMappings = o.idMap.gidMaps.map((m) => ({ ...m }));
+  }
   if (!utsHost && o.hostname) spec.hostname = o.hostname;
   if (o.rootfsPropagation) spec.linux.rootfsPropagation = o.rootfsPropagation;
   if (o.config.Tty && (hc.ConsoleSize?.[0] > 0 || hc.ConsoleSize?.[1] > 0)) {

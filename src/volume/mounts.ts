@@ -2,7 +2,7 @@
 // and setupMounts (volumes_unix.go) and withMounts (oci_linux.go): volumes filled from the
 // image at create, OCI spec mounts at start, released at exit, and inspect's `Mounts`.
 
-import { mkdir, readdir } from 'node:fs/promises';
+import { chown, mkdir, readdir } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { InspectMount, SpecMount } from '../api/types/container.js';
 import { BerthError, errnoCode, invalidParameter } from '../pkg/errors.js';
@@ -11,6 +11,7 @@ import { extractScoped, packScoped } from '../archive/scopedtar.js';
 import { clean, convertTmpfsOptions, DEFAULT_PROPAGATION } from './mountparse.js';
 import type { VolumeService } from './service.js';
 import type { MountPoint } from './types.js';
+import type { IdentityMapping } from '../pkg/idmap.js';
 
 // ───────────────────────────── copy-up ─────────────────────────────
 
@@ -20,7 +21,7 @@ import type { MountPoint } from './types.js';
  * times, symlinks, hard links and devices are kept, and the volume root takes the source
  * directory's owner and mode. Returns whether anything was copied.
  */
-export async function copyUp(rootfs: string, destination: string, volumeDir: string): Promise<boolean> {
+export async function copyUp(rootfs: string, destination: string, volumeDir: string, idMap?: IdentityMapping): Promise<boolean> {
   if ((await readdir(volumeDir)).length > 0) return false;
   const src = await ScopedRoot.open(rootfs);
   try {
@@ -35,8 +36,10 @@ export async function copyUp(rootfs: string, destination: string, volumeDir: str
       if (!res.stat?.isDirectory()) return false;
       const dst = await ScopedRoot.open(volumeDir);
       try {
-        const tarStream = packScoped(src, { dir: res.dir, name: res.name, stat: res.stat }, (rel) => (rel === '' ? '.' : `./${rel}`));
-        await extractScoped(dst, '/', tarStream, { applyRootMetadata: true });
+        // Under --userns-remap the tar between the two carries container IDs (a tar header has no
+        // room for every host ID).
+        const tarStream = packScoped(src, { dir: res.dir, name: res.name, stat: res.stat }, (rel) => (rel === '' ? '.' : `./${rel}`), { idMap });
+        await extractScoped(dst, '/', tarStream, { applyRootMetadata: true, idMap });
       } finally {
         await dst.close();
       }
@@ -53,12 +56,12 @@ export async function copyUp(rootfs: string, destination: string, volumeDir: str
  * At create, after parseMounts: fills every new volume that asks for it (CopyData) from the
  * image content under its destination in the container's mounted `rootfs`.
  */
-export async function populateVolumes(points: MountPoint[], rootfs: string, volumes: VolumeService): Promise<void> {
+export async function populateVolumes(points: MountPoint[], rootfs: string, volumes: VolumeService, idMap?: IdentityMapping): Promise<void> {
   for (const p of points) {
     if (p.Type !== 'volume' || !p.Name || !p.CopyData) continue;
     const path = await volumes.mount(p.Name);
     try {
-      await copyUp(rootfs, p.Destination, path);
+      await copyUp(rootfs, p.Destination, path, idMap);
     } finally {
       await volumes.unmount(p.Name);
     }
@@ -116,6 +119,13 @@ export interface SpecMountsOptions {
   tmpfs?: Record<string, string> | null;
   /** The runtime supports recursive read-only ("rro", runc ≥ 1.1 on Linux ≥ 5.12); default true. */
   recursiveReadOnly?: boolean;
+  /** Owner of the bind sources -v creates (the remapped root under --userns-remap; else berthd's). */
+  newSourceOwner?: { uid: number; gid: number };
+}
+
+/** Chowns the directories a recursive mkdir made: `first` (the top one it made) down to `last`. */
+async function chownMade(first: string, last: string, owner: { uid: number; gid: number }): Promise<void> {
+  for (let dir = last; dir.length >= first.length; dir = posix.dirname(dir)) await chown(dir, owner.uid, owner.gid);
 }
 
 async function subpathSource(volumePath: string, sub: string): Promise<string> {
@@ -165,7 +175,8 @@ export async function specMounts(points: MountPoint[], volumes: VolumeService, o
       } else if (p.Type === 'bind' && !p.SkipMountpointCreation) {
         // -v creates a missing source directory (a file there is fine too).
         try {
-          await mkdir(source, { recursive: true, mode: 0o755 });
+          const made = await mkdir(source, { recursive: true, mode: 0o755 });
+          if (made !== undefined && opts.newSourceOwner) await chownMade(made, source, opts.newSourceOwner);
         } catch (err) {
           if (errnoCode(err) !== 'EEXIST' && errnoCode(err) !== 'ENOTDIR') {
             throw invalidParameter(`error while creating mount source path '${source}': ${(err as Error).message}`);

@@ -4,6 +4,7 @@
 // atomically. References (which containers use a volume) are kept in memory: the daemon
 // re-registers them for every container at start-up, as dockerd does.
 
+import { chownToRemappedRoot, type IdentityMapping } from '../pkg/idmap.js';
 import { lstat, mkdir, readdir, realpath, rm, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Logger } from 'pino';
@@ -101,6 +102,8 @@ export interface VolumeServiceOptions {
   root: string;
   logger?: Logger;
   onEvent?: VolumeEventHandler;
+  /** --userns-remap: a new volume's _data belongs to the remapped root (dockerd's local driver). */
+  idMap?: IdentityMapping;
 }
 
 export class VolumeService {
@@ -112,13 +115,14 @@ export class VolumeService {
     readonly root: string,
     private readonly logger: Logger | undefined,
     private readonly onEvent: VolumeEventHandler | undefined,
+    private readonly idMap: IdentityMapping | undefined,
   ) {}
 
   /** Opens (creating) the volumes root and loads every volume in it. */
   static async open(opts: VolumeServiceOptions): Promise<VolumeService> {
     const root = posix.resolve(opts.root);
     await mkdir(root, { recursive: true, mode: 0o701 });
-    const s = new VolumeService(root, opts.logger, opts.onEvent);
+    const s = new VolumeService(root, opts.logger, opts.onEvent, opts.idMap);
     for (const ent of await readdir(root, { withFileTypes: true })) {
       if (!ent.isDirectory() || volumeNameError(ent.name) !== undefined) continue;
       const rootPath = join(root, ent.name);
@@ -234,6 +238,7 @@ export class VolumeService {
         if (v.opts) await writeJSONAtomic(join(rootPath, OPTS_FILE), v.opts);
         await writeJSONAtomic(join(rootPath, META_FILE), v.meta);
         await mkdir(v.path, { mode: 0o755 });
+        if (this.idMap) await chownToRemappedRoot(v.path, this.idMap);
       } catch (err) {
         await rm(rootPath, { recursive: true, force: true }).catch(() => undefined);
         if (err instanceof BerthError) throw err;

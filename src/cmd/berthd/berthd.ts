@@ -26,6 +26,7 @@ import { networkBackend } from '../../daemon/networkbackend.js';
 import { errnoCode } from '../../pkg/errors.js';
 import { loadDaemonConfig, type DaemonConfig } from './config.js';
 import { findBinary } from './binaries.js';
+import { remappedDataRoot, setupRemappedRoot } from '../../daemon/userns.js';
 import { DEFAULT_SOCKET_GROUP, listenOptions } from './listeners.js';
 
 const program = new Command('berthd')
@@ -57,6 +58,7 @@ const program = new Command('berthd')
   .addOption(new Option('--tlscert <file>', 'Path to TLS certificate file (default $DOCKER_CERT_PATH/cert.pem)'))
   .addOption(new Option('--tlskey <file>', 'Path to TLS key file (default $DOCKER_CERT_PATH/key.pem)'))
   .addOption(new Option('-G, --group <group>', `Group for the unix socket (default "${DEFAULT_SOCKET_GROUP}")`))
+  .addOption(new Option('--userns-remap <user>', 'User/Group setting for user namespaces (default, user[:group], uid[:gid])'))
   .parse();
 
 function collectLogOpt(v: string, prev: Record<string, string> | undefined): Record<string, string> {
@@ -119,16 +121,20 @@ async function main(): Promise<void> {
   // Listener settings fail fast, before containerd or any state is touched (as dockerd's).
   const listening = await listenOptions(cfg, logger);
   await writePidFile(cfg.pidfile);
+  // Under --userns-remap, everything berthd stores lives in <data-root>/<uid>.<gid> (dockerd's layout).
+  const remap = await setupRemappedRoot(cfg['userns-remap'], logger);
+  const dataRoot = remap ? await remappedDataRoot(cfg['data-root'], remap.mapping) : cfg['data-root'];
   const liveRestore = cfg['live-restore'] ?? true;
   const daemon = await Daemon.start({
-    dataRoot: cfg['data-root'],
+    dataRoot,
     execRoot: cfg['exec-root'],
     containerd: cfg.containerd,
     logger,
     debug: cfg.debug,
     runtimePath: await findBinary('runc'),
     initPath: await findBinary('tini-static', 'tini'),
-    engineId: await engineId(cfg['data-root']),
+    engineId: await engineId(dataRoot),
+    idMap: remap?.mapping,
     logConfig: { 'log-driver': cfg['log-driver'], 'log-opts': cfg['log-opts'] },
     liveRestore,
     network: {
@@ -153,7 +159,7 @@ async function main(): Promise<void> {
   volumeRoutes(router, daemon);
   archiveRoutes(router, archiveBackend(daemon));
   const server = await listen(cfg.hosts, router, logger, listening);
-  logger.info({ version: BERTH_VERSION, dataRoot: cfg['data-root'], execRoot: cfg['exec-root'] }, 'berthd ready');
+  logger.info({ version: BERTH_VERSION, dataRoot, execRoot: cfg['exec-root'] }, 'berthd ready');
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -33,6 +33,8 @@ export interface DaemonConfig {
   tlscert?: string;
   tlskey?: string;
   group?: string;
+  /** User namespaces: `default` (the dockremap user) or user[:group] whose subordinate ranges map root. */
+  'userns-remap'?: string;
 }
 
 const defaults: Omit<DaemonConfig, 'hosts'> = {
@@ -69,6 +71,7 @@ const flagToKey: Record<string, keyof DaemonConfig> = {
   tlscert: 'tlscert',
   tlskey: 'tlskey',
   group: 'group',
+  usernsRemap: 'userns-remap',
 };
 
 const known = new Set<string>(Object.values(flagToKey));

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { errnoCode, notFound, systemError } from '../../pkg/errors.js';
 import { writeFileAtomic } from '../../pkg/atomicfile.js';
 import { exists } from '../../pkg/fsutil.js';
+import { chownToRemappedGroup, chownToRemappedRoot, type IdentityMapping } from '../../pkg/idmap.js';
 
 export interface Mount {
   type: string;
@@ -40,12 +41,19 @@ export class Overlay2Driver {
   private indexOff = false;
   private readonly mountRefs = new Map<string, number>();
 
-  private constructor(readonly home: string) {}
+  private constructor(
+    readonly home: string,
+    private readonly idMap: IdentityMapping | undefined,
+  ) {}
 
-  /** `home` is ${dataRoot}/overlay2. */
-  static async init(home: string): Promise<Overlay2Driver> {
-    const d = new Overlay2Driver(home);
+  /**
+   * `home` is ${dataRoot}/overlay2. Under --userns-remap (dockerd's layout): home and the layer
+   * directories root's with the remapped group, diff/work/merged the remapped root's.
+   */
+  static async init(home: string, idMap?: IdentityMapping): Promise<Overlay2Driver> {
+    const d = new Overlay2Driver(home, idMap);
     await mkdir(join(home, LINK_DIR), { recursive: true, mode: 0o710 });
+    if (idMap) await chownToRemappedGroup(home, idMap);
     try {
       await access('/sys/module/overlay/parameters/index');
       d.indexOff = true;
@@ -75,11 +83,16 @@ export class Overlay2Driver {
     await mkdir(dir, { mode: 0o710 });
     try {
       await mkdir(join(dir, 'diff'), { mode: 0o755 });
+      if (this.idMap) {
+        await chownToRemappedGroup(dir, this.idMap);
+        await chownToRemappedRoot(join(dir, 'diff'), this.idMap);
+      }
       const lid = shortID();
       await symlink(join('..', id, 'diff'), join(this.home, LINK_DIR, lid));
       await writeFileAtomic(join(dir, 'link'), lid, 0o644);
       if (parent !== undefined) {
         await mkdir(join(dir, 'work'), { mode: 0o700 });
+        if (this.idMap) await chownToRemappedRoot(join(dir, 'work'), this.idMap);
         const lower = await this.lowerOf(parent);
         await writeFileAtomic(join(dir, 'lower'), lower, 0o644);
       }
@@ -172,6 +185,7 @@ export class Overlay2Driver {
       return this.diffPath(id); // a base layer needs no mount
     }
     await mkdir(merged, { recursive: true, mode: 0o700 });
+    if (this.idMap) await chownToRemappedRoot(merged, this.idMap);
     await mustRun('mount', ['-t', 'overlay', 'overlay', '-o', m.options.join(','), merged]);
     this.mountRefs.set(id, 1);
     return merged;
