@@ -1,0 +1,148 @@
+// Docker's template layer (docker/cli templates/templates.go and cli/command/formatter): the
+// extra functions (json split join title lower upper pad truncate), the header functions used
+// for `table` formats, and the formatting flow of `--format` for lists (table/json/custom).
+
+import type { GoFunc } from './exec.js';
+import { marshal } from './json.js';
+import { TabWriter } from './tabwriter.js';
+import { type Template, execute, parse, withFuncs } from './template.js';
+import { T, type Value, goValue, mapOf, stringSlice } from './value.js';
+
+const str = (v: Value | undefined): string => (v?.v as string) ?? '';
+const int = (v: Value | undefined): number => (v?.v as number) ?? 0;
+
+/** strings.Title: upper-case the first letter of every word. */
+export function title(s: string): string {
+  let prev = ' ';
+  let out = '';
+  for (const ch of s) {
+    out += isSeparator(prev) ? ch.toUpperCase() : ch;
+    prev = ch;
+  }
+  return out;
+}
+
+function isSeparator(ch: string): boolean {
+  const c = ch.codePointAt(0)!;
+  if (c <= 0x7f) return !/[0-9A-Za-z_]/.test(ch);
+  if (/^[\p{L}\p{Nd}]$/u.test(ch)) return false;
+  return /^\s$/u.test(ch);
+}
+
+/** strings.Split. */
+export function split(s: string, sep: string): string[] {
+  return sep === '' ? [...s] : s.split(sep);
+}
+
+/** truncate: the first `length` bytes, as Docker slices the string. */
+export function truncate(s: string, length: number): string {
+  const b = Buffer.from(s);
+  if (b.length < length) return s;
+  if (length < 0) throw new Error(`runtime error: slice bounds out of range [:${length}]`);
+  return b.subarray(0, length).toString('utf8');
+}
+
+/** The functions docker/cli adds to every template (templates.Parse). */
+export function dockerFuncs(): Map<string, GoFunc> {
+  const s = T.string;
+  return new Map<string, GoFunc>([
+    ['json', { params: [T.iface], fn: (v) => marshal(v, false).trim() }],
+    ['split', { params: [s, s], fn: (a, b) => goValue(stringSlice, split(str(a), str(b))) }],
+    ['join', { params: [stringSlice, s], fn: (a, b) => ((a?.v as string[] | null) ?? []).join(str(b)) }],
+    ['title', { params: [s], fn: (a) => title(str(a)) }],
+    ['lower', { params: [s], fn: (a) => str(a).toLowerCase() }],
+    ['upper', { params: [s], fn: (a) => str(a).toUpperCase() }],
+    ['pad', { params: [s, T.int, T.int], fn: (a, p, q) => (str(a) === '' ? '' : ' '.repeat(Math.max(int(p), 0)) + str(a) + ' '.repeat(Math.max(int(q), 0))) }],
+    ['truncate', { params: [s, T.int], fn: (a, n) => truncate(str(a), int(n)) }],
+  ]);
+}
+
+/** templates.HeaderFunctions: headers keep their text through json/split/join/…; pad still pads. */
+export function headerFuncs(): Map<string, GoFunc> {
+  const s = T.string;
+  const same: GoFunc['fn'] = (a) => str(a);
+  return new Map<string, GoFunc>([
+    ['json', { params: [s], fn: same }],
+    ['split', { params: [s, s], fn: same }],
+    ['join', { params: [s, s], fn: same }],
+    ['title', { params: [s], fn: same }],
+    ['lower', { params: [s], fn: same }],
+    ['upper', { params: [s], fn: same }],
+    ['truncate', { params: [s, T.int], fn: same }],
+  ]);
+}
+
+/** templates.Parse: a template with Docker's functions. */
+export function parseDocker(format: string): Template {
+  return parse(format, dockerFuncs());
+}
+
+/** The error Docker prints for a bad --format: "template parsing error: …". */
+export class FormatError extends Error {}
+
+function wrap<R>(f: () => R): R {
+  try {
+    return f();
+  } catch (e) {
+    throw new FormatError(`template parsing error: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+export const TABLE_KEY = 'table';
+export const JSON_KEY = 'json';
+
+/** formatter.Context.preFormat: strip "table", expand "json", trim spaces, turn \t and \n escapes into characters. */
+export function preFormat(format: string): string {
+  let f = format;
+  if (f.startsWith(TABLE_KEY)) f = f.slice(TABLE_KEY.length);
+  else if (f === JSON_KEY) f = '{{json .}}';
+  f = f.replace(/^ +| +$/g, '');
+  return f.replace(/\\t/g, '\t').replace(/\\n/g, '\n');
+}
+
+export interface ListFormat {
+  /** The --format value: "table …", "json", or a custom template. */
+  format: string;
+  /** One object per row (formatter contexts: structs with methods, or plain data). */
+  rows: unknown[];
+  /** Header text per field name, as the SubContext's FullHeader() gives it (table formats). */
+  header?: Record<string, string>;
+}
+
+/**
+ * formatter.Context.Write: render rows with a --format, aligning `table` formats with Docker's
+ * tabwriter settings (minwidth 10, tabwidth 1, padding 3, spaces) under a header row.
+ */
+export function formatList({ format, rows, header = {} }: ListFormat): string {
+  const tmpl = wrap(() => parseDocker(preFormat(format)));
+  let body = '';
+  for (const row of rows) body += wrap(() => execute(tmpl, row)) + '\n';
+  if (!format.startsWith(TABLE_KEY)) return body;
+  const tw = new TabWriter(10, 1, 3, ' ', 0);
+  tw.write(renderHeader(tmpl, header));
+  tw.write('\n');
+  tw.write(body);
+  return tw.flush();
+}
+
+/** The header row: the template run on the header map with the header functions; a failure keeps what was written (Docker ignores the error). */
+function renderHeader(tmpl: Template, header: Record<string, string>): string {
+  const h = withFuncs(tmpl, headerFuncs());
+  const data = goValue(mapOf(T.string, T.string), header);
+  try {
+    return execute(h, data);
+  } catch (e) {
+    return (e as { partial?: string }).partial ?? '';
+  }
+}
+
+/**
+ * `docker inspect --format`: the template on one object's JSON. Docker runs it on its typed
+ * structs and, when that fails, on the raw JSON with missingkey=error; Berth has the JSON only,
+ * so a key that is not there is an error (`map has no entry for key "X"`), as in Docker's
+ * fallback. Each object's output ends with a newline, as Docker writes it.
+ */
+export function inspectFormat(format: string, elements: unknown[]): string {
+  const tmpl = wrap(() => parseDocker(format));
+  return elements.map((e) => wrap(() => execute(tmpl, e, { missingKey: 'error' })) + '\n').join('');
+}
