@@ -29,6 +29,22 @@ function isSeparator(ch: string): boolean {
   return /^\s$/u.test(ch);
 }
 
+/** strings.Repeat, which panics on a negative count. */
+function repeat(s: string, n: number): string {
+  if (n < 0) throw new Error('strings: negative Repeat count');
+  return s.repeat(n);
+}
+
+/** strings.ToUpper/ToLower map rune by rune: a rune with no single-rune case mapping (ß) stays. */
+function mapRunes(s: string, f: (c: string) => string): string {
+  let out = '';
+  for (const c of s) {
+    const m = f(c);
+    out += [...m].length === 1 ? m : c;
+  }
+  return out;
+}
+
 /** strings.Split. */
 export function split(s: string, sep: string): string[] {
   return sep === '' ? [...s] : s.split(sep);
@@ -50,9 +66,9 @@ export function dockerFuncs(): Map<string, GoFunc> {
     ['split', { params: [s, s], fn: (a, b) => goValue(stringSlice, split(str(a), str(b))) }],
     ['join', { params: [stringSlice, s], fn: (a, b) => ((a?.v as string[] | null) ?? []).join(str(b)) }],
     ['title', { params: [s], fn: (a) => title(str(a)) }],
-    ['lower', { params: [s], fn: (a) => str(a).toLowerCase() }],
-    ['upper', { params: [s], fn: (a) => str(a).toUpperCase() }],
-    ['pad', { params: [s, T.int, T.int], fn: (a, p, q) => (str(a) === '' ? '' : ' '.repeat(Math.max(int(p), 0)) + str(a) + ' '.repeat(Math.max(int(q), 0))) }],
+    ['lower', { params: [s], fn: (a) => mapRunes(str(a), (c) => c.toLowerCase()) }],
+    ['upper', { params: [s], fn: (a) => mapRunes(str(a), (c) => c.toUpperCase()) }],
+    ['pad', { params: [s, T.int, T.int], fn: (a, p, q) => (str(a) === '' ? '' : repeat(' ', int(p)) + str(a) + repeat(' ', int(q))) }],
     ['truncate', { params: [s, T.int], fn: (a, n) => truncate(str(a), int(n)) }],
   ]);
 }

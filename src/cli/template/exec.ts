@@ -25,6 +25,8 @@ export interface GoFunc {
   variadic?: GoType;
   /** Returns a Value (kept as is) or JavaScript data; throws to report Go's error result. */
   fn: (...args: MaybeValue[]) => unknown;
+  /** The builtin call: receives the text of its first argument first, for its errors. */
+  withCallee?: boolean;
 }
 
 export type MissingKey = 'default' | 'zero' | 'error';
@@ -370,6 +372,7 @@ class State {
       if (fn.variadic) t = numIn - 1 < numFixed ? fn.params[numIn - 1] : fn.variadic;
       argv.push(this.validateType(final, t));
     }
+    if (fn.withCallee) argv.unshift(new Value(T.string, args[0] ? nodeString(args[0]) : ''));
     let result: unknown;
     try {
       result = fn.fn(...argv);

@@ -93,17 +93,32 @@ function fmtFloat(f: Flags, x: number, verb: string, defPrec: number): string {
   }
   if (v === 'F') v = 'f';
   let s = formatFloat(x, v, prec);
-  if (f.sharp && v !== 'b') {
-    // '#' keeps a decimal point (and %g's trailing zeros)
-    if (!s.includes('.') && !/Inf|NaN/.test(s)) {
-      const e = s.search(/[eE]/);
-      s = e >= 0 ? s.slice(0, e) + '.' + s.slice(e) : s + '.';
-    }
-  }
+  if (f.sharp && !/Inf|NaN/.test(s)) s = sharpFloat(s, 'gGx'.includes(v) ? (prec === -1 ? 6 : prec) : 0, v);
   if (s[0] !== '-' && s[0] !== '+') s = (f.plus ? '+' : f.space ? ' ' : '') + s;
   else if (s[0] === '+' && !f.plus) s = f.space ? ' ' + s.slice(1) : s.slice(1);
   if (/Inf|NaN/.test(s)) return pad({ ...f, zero: false }, s);
   return padNumber(f, s);
+}
+
+/** The '#' flag on floats: always a decimal point, and %g keeps its trailing zeros. */
+function sharpFloat(num: string, digits: number, verb: string): string {
+  const sign = num[0] === '-' ? '-' : '';
+  let body = sign ? num.slice(1) : num;
+  let tail = '';
+  const t = verb === 'x' || verb === 'X' ? body.search(/[pP]/) : body.search(/[eEpP]/);
+  if (t >= 0) [body, tail] = [body.slice(0, t), body.slice(t)];
+  let sawNonzero = false;
+  for (const c of body.replace(/^0[xX]/, '')) {
+    if (c === '.') continue;
+    if (c !== '0') sawNonzero = true;
+    if (sawNonzero) digits--;
+  }
+  if (!body.includes('.')) {
+    if (body === '0') digits--;
+    body += '.';
+  }
+  if (digits > 0) body += '0'.repeat(digits);
+  return sign + body + tail;
 }
 
 function fmtString(f: Flags, s: string, verb: string): string {
@@ -172,7 +187,7 @@ function printArg(f: Flags, arg: MaybeValue, verb: string, depth: number): strin
       if ('bcdoOqxXUv'.includes(verb)) return fmtInteger(f, v.v as number, verb, v.type.kind === 'uint');
       return badVerb(verb, v);
     case 'float':
-      if ('vgGeEfF'.includes(verb)) return fmtFloat(f, v.v as number, verb, verb === 'v' || 'gG'.includes(verb) ? -1 : 6);
+      if ('vgGeEfFxX'.includes(verb)) return fmtFloat(f, v.v as number, verb, 'vgGxX'.includes(verb) ? -1 : 6);
       return badVerb(verb, v);
     case 'string':
       if ('vsxXq'.includes(verb)) return fmtString(f, v.v as string, verb);

@@ -86,17 +86,17 @@ function slice(item: MaybeValue, ...indexes: MaybeValue[]): MaybeValue {
 }
 
 function length(item: MaybeValue): number {
-  if (!item) throw new Error('len of untyped nil');
+  if (!item) throw new Error('reflect: call of reflect.Value.Type on zero Value');
   const [v, isNil] = indirect(item);
   if (isNil || !v) throw new Error('len of nil pointer');
   if (['slice', 'map', 'string'].includes(v.type.kind)) return lengthOf(v);
   throw new Error(`len of type ${v.type.name}`);
 }
 
-function call(fn: MaybeValue, ...args: MaybeValue[]): unknown {
+function call(callee: MaybeValue, fn: MaybeValue, ...args: MaybeValue[]): unknown {
   const v = indirectInterface(fn);
   if (!v) throw new Error('call of nil');
-  if (v.type.kind !== 'func') throw new Error(`non-function of type ${v.type.name}`);
+  if (v.type.kind !== 'func') throw new Error(`non-function ${callee!.v as string} of type ${v.type.name}`);
   const f = v.v as (...a: unknown[]) => unknown;
   if (args.length !== f.length) throw new Error(`wrong number of args: got ${args.length} want ${f.length}`);
   return f(...args.map(toJS));
@@ -222,7 +222,7 @@ export function builtins(): Map<string, GoFunc> {
     ['len', fixed([R], length)],
     ['index', fixed([R], index, R)],
     ['slice', fixed([R], slice, R)],
-    ['call', fixed([R], call, R)],
+    ['call', { ...fixed([R], call, R), withCallee: true }],
     ['print', fixed([], (...a) => sprint(a), any)],
     ['printf', fixed([T.string], (f, ...a) => sprintf(f!.v as string, a), any)],
     ['println', fixed([], (...a) => sprintln(a), any)],

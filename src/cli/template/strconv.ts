@@ -202,11 +202,57 @@ function fmtF(neg: boolean, a: Decimal, prec: number): string {
   return s;
 }
 
-/** strconv.FormatFloat(x, fmt, prec, 64) for fmt in e E f F g G; prec -1 is "shortest". */
+/** strconv's %x/%X of a float64: hexadecimal mantissa and binary exponent (0x1.8p+01). */
+function formatHexFloat(x: number, upper: boolean, prec: number): string {
+  const neg = x < 0 || Object.is(x, -0);
+  let mant = 0n;
+  let exp = 0;
+  if (x !== 0) {
+    const buf = new DataView(new ArrayBuffer(8));
+    buf.setFloat64(0, Math.abs(x));
+    const bexp = (buf.getUint32(0) >>> 20) & 0x7ff;
+    mant = (BigInt(buf.getUint32(0) & 0xfffff) << 32n) | BigInt(buf.getUint32(4));
+    if (bexp === 0) {
+      exp = -1022;
+      while (mant < 1n << 52n) {
+        mant <<= 1n;
+        exp--;
+      }
+      mant &= (1n << 52n) - 1n;
+    } else exp = bexp - 1023;
+  }
+  let lead = x === 0 ? 0n : 1n;
+  let frac = mant.toString(16).padStart(13, '0');
+  if (prec >= 0 && prec < 13) {
+    // round half to even at prec hex digits
+    const shift = BigInt((13 - prec) * 4);
+    let m = (lead << 52n) | mant;
+    const rem = m & ((1n << shift) - 1n);
+    const half = 1n << (shift - 1n);
+    m >>= shift;
+    if (rem > half || (rem === half && (m & 1n) === 1n)) m += 1n;
+    if (m >> BigInt(prec * 4) >= 2n) {
+      m >>= 1n;
+      exp++;
+    }
+    lead = m >> BigInt(prec * 4);
+    frac = prec === 0 ? '' : (m & ((1n << BigInt(prec * 4)) - 1n)).toString(16).padStart(prec, '0');
+  } else {
+    frac = frac.replace(/0+$/, '');
+    if (prec > 13) frac = frac.padEnd(prec, '0');
+  }
+  const e = Math.abs(exp);
+  let s = `${neg ? '-' : ''}0x${lead}${frac ? '.' + frac : ''}p${exp < 0 ? '-' : '+'}${e < 10 ? '0' + e : e}`;
+  if (upper) s = s.toUpperCase();
+  return s;
+}
+
+/** strconv.FormatFloat(x, fmt, prec, 64) for fmt in e E f F g G x X; prec -1 is "shortest". */
 export function formatFloat(x: number, fmt: string, prec: number): string {
   if (Number.isNaN(x)) return 'NaN';
   if (x === Infinity) return '+Inf';
   if (x === -Infinity) return '-Inf';
+  if (fmt === 'x' || fmt === 'X') return formatHexFloat(x, fmt === 'X', prec);
   const neg = x < 0 || Object.is(x, -0);
   const shortest = prec < 0;
   let a: Decimal;
