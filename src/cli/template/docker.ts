@@ -123,13 +123,16 @@ export interface ListFormat {
   rows: unknown[];
   /** Header text per field name, as the SubContext's FullHeader() gives it (table formats). */
   header?: Record<string, string>;
+  /** The command's default table format, used when --format is just "table". */
+  tableFormat?: string;
 }
 
 /**
  * formatter.Context.Write: render rows with a --format, aligning `table` formats with Docker's
  * tabwriter settings (minwidth 10, tabwidth 1, padding 3, spaces) under a header row.
  */
-export function formatList({ format, rows, header = {} }: ListFormat): string {
+export function formatList({ format, rows, header = {}, tableFormat }: ListFormat): string {
+  if (format === TABLE_KEY && tableFormat) format = tableFormat;
   const tmpl = wrap(() => parseDocker(preFormat(format)));
   let body = '';
   for (const row of rows) body += wrap(() => execute(tmpl, row)) + '\n';

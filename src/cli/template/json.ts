@@ -59,6 +59,8 @@ export function marshal(v: MaybeValue, escapeHTML = true): string {
       return `{${mapKeys(c).map((k) => `${encodeString(k, escapeHTML)}:${marshal(mapIndex(c, k), escapeHTML)}`).join(',')}}`;
     case 'struct': {
       const obj = c.v as Record<string, unknown>;
+      // A struct may marshal itself, as Go types implementing json.Marshaler do.
+      if (typeof obj.MarshalJSON === 'function') return JSON.stringify(JSON.parse(String(obj.MarshalJSON())));
       const fields = Object.keys(obj).filter((k) => typeof obj[k] !== 'function' && obj[k] !== undefined);
       return `{${fields.map((k) => `${encodeString(k, escapeHTML)}:${marshal(fromJS(obj[k]), escapeHTML)}`).join(',')}}`;
     }
