@@ -6,7 +6,7 @@ import type { GoFunc } from './exec.js';
 import { marshal } from './json.js';
 import { TabWriter } from './tabwriter.js';
 import { type Template, execute, parse, withFuncs } from './template.js';
-import { T, type Value, goValue, mapOf, stringSlice } from './value.js';
+import { T, type Value, asJSONData, asStruct, goValue, mapOf, stringSlice } from './value.js';
 
 const str = (v: Value | undefined): string => (v?.v as string) ?? '';
 const int = (v: Value | undefined): number => (v?.v as number) ?? 0;
@@ -156,12 +156,58 @@ function renderHeader(tmpl: Template, header: Record<string, string>): string {
 }
 
 /**
- * `docker inspect --format`: the template on one object's JSON. Docker runs it on its typed
- * structs and, when that fails, on the raw JSON with missingkey=error; Berth has the JSON only,
- * so a key that is not there is an error (`map has no entry for key "X"`), as in Docker's
- * fallback. Each object's output ends with a newline, as Docker writes it.
+ * Keys whose objects are Go maps in the Engine API's types (every other object is a struct);
+ * "Parent.Key" names a map only under that parent (LogConfig.Config, but not Config).
  */
-export function inspectFormat(format: string, elements: unknown[]): string {
+export const API_MAP_KEYS = new Set([
+  'Labels', 'Options', 'DriverOpts', 'Containers', 'Networks', 'Ports', 'ExposedPorts', 'Volumes',
+  'Status', 'Annotations', 'Sysctls', 'StorageOpt', 'Tmpfs', 'Data', 'LogConfig.Config', 'Peers',
+  'Services', 'Plugins.Options', 'BuildArgs', 'Aux',
+]);
+
+/**
+ * The typed view of an Engine API object, as the docker CLI decodes it into Go structs: objects
+ * are structs except under map keys, integral numbers are ints, null fields nil pointers.
+ */
+export function typedView(x: unknown, typeName = 'struct', mapKeys: Set<string> = API_MAP_KEYS, key = '', parent = ''): unknown {
+  const isMap = mapKeys.has(key) || mapKeys.has(`${parent}.${key}`);
+  if (x === null && isMap) return goValue(stringMap, null); // a nil map prints map[]
+  if (Array.isArray(x)) return x.map((e) => typedView(e, 'struct', mapKeys, '', key));
+  if (x === null || typeof x !== 'object') return x;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(x)) out[k] = isMap ? typedView(v, 'struct', mapKeys, '', key) : typedView(v, 'struct', mapKeys, k, key);
+  if (!isMap) return asStruct(out, typeName);
+  // Most of the API's maps are map[string]string: a missing key indexes as "".
+  return Object.values(out).every((v) => typeof v === 'string') ? goValue(stringMap, out) : out;
+}
+
+const stringMap = mapOf(T.string, T.string);
+
+/**
+ * `docker inspect --format` over Engine API objects (their JSON). Like Docker: the template runs
+ * on the typed view first (a key missing from a map prints <no value>, an unknown struct field
+ * fails); when that fails it runs on the raw JSON, numbers as json.Number and missingkey=error,
+ * and that run's error is the one reported (`map has no entry for key "X"`). Each object's output
+ * ends with a newline.
+ */
+export function inspectFormat(format: string, elements: unknown[], opts: InspectOptions = {}): string {
+  const { typeName, rawFallback = true } = opts;
   const tmpl = wrap(() => parseDocker(format));
-  return elements.map((e) => wrap(() => execute(tmpl, e, { missingKey: 'error' })) + '\n').join('');
+  let out = '';
+  for (const e of elements) {
+    try {
+      out += execute(tmpl, typedView(e, typeName)) + '\n';
+    } catch (err) {
+      if (!rawFallback) throw new FormatError(`template parsing error: ${(err as Error).message}`);
+      out += wrap(() => execute(tmpl, asJSONData(e, true), { missingKey: 'error' })) + '\n';
+    }
+  }
+  return out;
+}
+
+export interface InspectOptions {
+  /** Go type of the inspected objects, named in errors ("volume.Volume"). */
+  typeName?: string;
+  /** Whether a failed run is retried on the raw JSON: `docker inspect`, `container|image|network inspect` do; `volume inspect` does not. */
+  rawFallback?: boolean;
 }

@@ -207,7 +207,12 @@ class State {
     try {
       this.walk(newDot, tree.root);
     } catch (e) {
-      if (e instanceof RangeError) this.errorf(`exceeded maximum template depth (${MAX_EXEC_DEPTH})`);
+      // JavaScript's stack ends before Go's depth limit: report it as Go does, at the call.
+      if (e instanceof RangeError) {
+        this.tmplName = saved.name;
+        this.at(t);
+        this.errorf(`exceeded maximum template depth (${MAX_EXEC_DEPTH})`);
+      }
       throw e;
     } finally {
       this.depth--;
