@@ -277,7 +277,7 @@ export function formatFloat(x: number, fmt: string, prec: number): string {
   const nd = a.d.length;
   if (eprec > nd && nd >= a.dp) eprec = nd;
   if (shortest) eprec = 6;
-  const exp = nd === 0 ? 0 : a.dp - 1;
+  const exp = a.dp - 1;
   if (exp < -4 || exp >= eprec) {
     if (prec > nd) prec = nd;
     return fmtE(neg, a, prec - 1, fmt === 'g' ? 'e' : 'E');
