@@ -21,6 +21,23 @@ const cases: [string, string][] = [
   ["{{json .Storage}}", "{\"MetadataPath\":\"/tmp/gt-dockercfg/contexts/meta/e3b98a4da31a127d4bde6e43033f66ba274cab0eb7eb1c70ec41402bf6273dd8\",\"TLSPath\":\"/tmp/gt-dockercfg/contexts/tls/e3b98a4da31a127d4bde6e43033f66ba274cab0eb7eb1c70ec41402bf6273dd8\"}"],
   ["{{json .Metadata.Metadata.AdditionalFields.M | len}}", "27"],
   ["{{printf \"%v\" (json 2.5)}}", "2.5"],
+  ["{{printf \"%T %T\" .Metadata.Metadata.AdditionalFields.Missing (split \"a\" \"\")}}", "<nil> []string"],
+  ["{{json .Metadata.Metadata.AdditionalFields.S}} {{json \"a\\u0000b\\u007f\\u0080\"}}", "\"hi <x>\" \"a\\u0000b\u007f\u0080\""],
+  ["{{json .Metadata.Metadata.AdditionalFields.M.c.x}}", "\"y\""],
+  ["{{json .Metadata.Endpoints}}", "{\"docker\":{\"Host\":\"unix:///nonexistent\",\"SkipTLSVerify\":false}}"],
+  ["{{json 1.5e300}} {{json -0.0}} {{json 123456789012}} {{json 0.1}} {{json 1e-7}} {{json 100000000000000000000.0}}", "1.5e+300 -0 123456789012 0.1 1e-7 100000000000000000000"],
+  ["{{join (split \"a b c\" \" \") \", \"}} {{split \"a\" \"\"}} {{split \"\" \",\"}} {{len (split \"\" \"\")}}", "a, b, c [a] [] 0"],
+  ["{{title \"\u00e9lan vital\"}} {{title \"o'neil is here\"}} {{title \"123abc def\"}} {{lower \"\u00c0\u00c9\u00ce\"}} {{upper \"\u00e0\u00e9\u00ee\"}}", "\u00c9lan Vital O'Neil Is Here 123abc Def \u00e0\u00e9\u00ee \u00c0\u00c9\u00ce"],
+  ["{{truncate .Metadata.Name 0}}{{truncate \"x\" 100}}", "x"],
+  ["{{pad .Metadata.Name 0 0}}|{{pad \"a\" 1 0}}|", "t| a|"],
+  ["{{upper 1}}", "ERR template parsing error: template: :1:8: executing \"\" at <1>: expected string; found 1"],
+  ["{{title}}", "ERR template parsing error: template: :1:2: executing \"\" at <title>: wrong number of args for title: want 1 got 0"],
+  ["{{json}}", "ERR template parsing error: template: :1:2: executing \"\" at <json>: wrong number of args for json: want 1 got 0"],
+  ["{{json 1 2}}", "ERR template parsing error: template: :1:2: executing \"\" at <json>: wrong number of args for json: want 1 got 2"],
+  ["{{split \"a\"}}", "ERR template parsing error: template: :1:2: executing \"\" at <split>: wrong number of args for split: want 2 got 1"],
+  ["{{\"a,b\" | split \",\"}}", "[,]"],
+  ["{{split \"a,b\" \",\" | len}}", "2"],
+  ["{{range split \"a,b\" \",\"}}[{{.}}]{{end}}", "[a][b]"],
 ];
 
 test("Docker's functions behave as docker/cli's", () => {

@@ -55,10 +55,8 @@ function fmtInteger(f: Flags, n: number, verb: string, unsigned: boolean): strin
     case 'x': digits = abs.toString(16); if (f.sharp) prefix = '0x'; break;
     case 'X': digits = abs.toString(16).toUpperCase(); if (f.sharp) prefix = '0X'; break;
     case 'c': return pad(f, String.fromCodePoint(validRune(n)));
-    case 'q': {
-      const r = String.fromCodePoint(validRune(n));
-      return pad(f, f.sharp && canBackquote(r) && r !== "'" ? '`' + r + '`' : quote(r, f.plus, "'"));
-    }
+    case 'q':
+      return pad(f, quote(String.fromCodePoint(validRune(n)), f.plus, "'"));
     case 'U': {
       let s = 'U+' + abs.toString(16).toUpperCase().padStart(4, '0');
       const r = String.fromCodePoint(validRune(n));
@@ -174,6 +172,7 @@ function badVerb(verb: string, v: MaybeValue): string {
 function printArg(f: Flags, arg: MaybeValue, verb: string, depth: number): string {
   const v = indirectInterface(arg);
   if (!v) {
+    if (f.sharpV && arg && depth > 0) return `${arg.type.name}(nil)`;
     if (verb === 'T' || verb === 'v' || depth > 0) return pad(f, '<nil>');
     return badVerb(verb, v);
   }
@@ -365,7 +364,8 @@ export function sprintf(format: string, args: MaybeValue[]): string {
     out += printArg(f, args[argNum++], verb, 0);
   }
   if (!reordered && argNum < args.length) {
-    out += '%!(EXTRA ' + args.slice(argNum).map((a) => `${typeName(a)}=${printArg(noFlags(), a, 'v', 0)}`).join(', ') + ')';
+    const extra = (a: MaybeValue): string => (indirectInterface(a) ? `${typeName(a)}=${printArg(noFlags(), a, 'v', 0)}` : '<nil>');
+    out += '%!(EXTRA ' + args.slice(argNum).map(extra).join(', ') + ')';
   }
   return out;
 }

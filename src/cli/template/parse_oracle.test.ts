@@ -48,6 +48,17 @@ const cases: [string, string][] = [
   ["{{\"unterminated", "ERR template parsing error: template: :1: unterminated quoted string"],
   ["{{1.5e3}} {{1e-7}} {{-0.0}} {{0x10}} {{1.}} {{00}} {{07}} {{08}}", "ERR template parsing error: template: :1: integer overflow: \"08\""],
   ["{{x.y}}", "ERR template parsing error: template: :1: function \"x\" not defined"],
+  ["{{define \"T\"}}", "ERR template parsing error: template: :1: unexpected EOF"],
+  ["x{{.Nope}}{{end}}{{template \"T\" .Storage}}", "ERR template parsing error: template: :1: unexpected {{end}}"],
+  ["{{if 1}}", "ERR template parsing error: template: :1: unexpected EOF"],
+  ["{{end}}", "ERR template parsing error: template: :1: unexpected {{end}}"],
+  ["{{.Metadata.Name |", "ERR template parsing error: template: :1: unclosed action"],
+  ["{{ 1 |", "ERR template parsing error: template: :1: unclosed action"],
+  ["{{\"a\" | printf \"%s\" |", "ERR template parsing error: template: :1: unclosed action"],
+  ["{{.Metadata.Name", "ERR template parsing error: template: :1: unclosed action"],
+  ["{{(", "ERR template parsing error: template: :1: unclosed action"],
+  ["{{/*", "ERR template parsing error: template: :1: unclosed comment"],
+  ["{{range $i, $c := .Metadata.Metadata.AdditionalFields.A}}{{$i}}{{end}}{{$c}}", "ERR template parsing error: template: :1: undefined variable \"$c\""],
 ];
 
 test("parse errors, trim markers, comments and literals read as Go reads them", () => {
