@@ -59,6 +59,22 @@ const cases: [string, string][] = [
   ["{{(", "ERR template parsing error: template: :1: unclosed action"],
   ["{{/*", "ERR template parsing error: template: :1: unclosed comment"],
   ["{{range $i, $c := .Metadata.Metadata.AdditionalFields.A}}{{$i}}{{end}}{{$c}}", "ERR template parsing error: template: :1: undefined variable \"$c\""],
+  ["{{- 3}}|{{3 -}}|{{- 3 -}}|", "3|3|3|"],
+  ["{{-3}}", "-3"],
+  ["{{3-}}", "ERR template parsing error: template: :1: bad number syntax: \"3-\""],
+  ["{{.Metadata.Name}}{{- \"\\n\" -}}", "t\n"],
+  ["{{\"a\"}}\t{{- \"b\"}}", "ab"],
+  ["{{- \"b\" -}}", "b"],
+  ["{{/**/}}|{{- /**/ -}}|", "||"],
+  ["{{/* */ }}", "ERR template parsing error: template: :1: comment ends before closing delimiter"],
+  ["{{ /* */ }}", "ERR template parsing error: template: :1: unexpected \"/\" in command"],
+  ["{{define \"x\"}}{{define \"y\"}}{{end}}{{end}}", "ERR template parsing error: template: :1: unexpected <define> in command"],
+  ["{{if 1}}{{define \"x\"}}{{end}}{{end}}", "ERR template parsing error: template: :1: unexpected <define> in command"],
+  ["{{template \"x\" | printf \"%s\"}}", "ERR template parsing error: template: :1: unexpected \"|\" in template clause"],
+  ["{{block \"x\"}}{{end}}", "ERR template parsing error: template: :1: missing value for block clause"],
+  ["{{range $i, $e := .Metadata.Metadata.AdditionalFields.A}}{{$e}}{{end}}{{$i}}", "ERR template parsing error: template: :1: undefined variable \"$i\""],
+  ["{{with $x := .Metadata.Name}}{{$x}}{{end}}{{$x}}", "ERR template parsing error: template: :1: undefined variable \"$x\""],
+  ["{{$x.y := 1}}", "ERR template parsing error: template: :1: undefined variable \"$x\""],
 ];
 
 test("parse errors, trim markers, comments and literals read as Go reads them", () => {
