@@ -327,7 +327,13 @@ class State {
     const hasArgs = args.length > 1 || final !== MISSING;
     if (r.type.kind === 'struct') {
       const obj = r.v as Record<string, unknown>;
-      const field = obj[fieldName];
+      const own = Object.prototype.hasOwnProperty.call(obj, fieldName);
+      // Only exported names (upper case first), and nothing inherited from Object itself.
+      const exported = /^\p{Lu}/u.test(fieldName);
+      if (!exported && own && typeof obj[fieldName] !== 'function') {
+        this.errorf(`${fieldName} is an unexported field of struct type ${typ.name}`);
+      }
+      const field = exported && (own || !(fieldName in Object.prototype)) ? obj[fieldName] : undefined;
       if (typeof field === 'function') {
         const method: GoFunc = { params: Array(field.length).fill(T.iface), fn: (...a) => field.apply(obj, a.map(toJS)) };
         return this.evalCall(dot, method, false, node, fieldName, args, final);

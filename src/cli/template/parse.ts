@@ -7,7 +7,7 @@ import {
   type BranchNode, type CommandNode, type ListNode, type Node, type NumberNode, type PipeNode,
   type TreeRef, type VariableNode, isEmptyTree, nodeString,
 } from './node.js';
-import { SyntaxError, quote, unquote, unquoteChar } from './strconv.js';
+import { UnquoteError, quote, unquote, unquoteChar } from './strconv.js';
 
 export class TemplateError extends Error {}
 
@@ -113,7 +113,7 @@ class Parser {
     try {
       return unquote(s);
     } catch (e) {
-      if (e instanceof SyntaxError) this.errorf('invalid syntax');
+      if (e instanceof UnquoteError) this.errorf('invalid syntax');
       throw e;
     }
   }

@@ -2,7 +2,8 @@
 // quoting as %q does, and formatting float64 exactly as strconv.FormatFloat (shortest digits
 // or a precision, with round-half-even on the exact binary value).
 
-export class SyntaxError extends Error {
+/** strconv.ErrSyntax: a malformed quoted literal. */
+export class UnquoteError extends Error {
   constructor() {
     super('invalid syntax');
   }
@@ -13,13 +14,13 @@ const utf8 = new TextDecoder('utf-8');
 /** Go's strconv.Unquote for "…", `…` and '…' literals. */
 export function unquote(s: string): string {
   const q = s[0];
-  if (s.length < 2 || s[s.length - 1] !== q) throw new SyntaxError();
+  if (s.length < 2 || s[s.length - 1] !== q) throw new UnquoteError();
   const body = s.slice(1, -1);
   if (q === '`') {
-    if (body.includes('`')) throw new SyntaxError();
+    if (body.includes('`')) throw new UnquoteError();
     return body.replace(/\r/g, '');
   }
-  if (q !== '"' && q !== "'") throw new SyntaxError();
+  if (q !== '"' && q !== "'") throw new UnquoteError();
   const bytes: number[] = [];
   let i = 0;
   while (i < body.length) {
@@ -29,7 +30,7 @@ export function unquote(s: string): string {
     i = next;
   }
   const out = utf8.decode(Uint8Array.from(bytes));
-  if (q === "'" && [...out].length !== 1) throw new SyntaxError();
+  if (q === "'" && [...out].length !== 1) throw new UnquoteError();
   return out;
 }
 
@@ -39,35 +40,35 @@ export function unquote(s: string): string {
  */
 export function unquoteChar(s: string, i: number, quote: string): [string | number, number] {
   const c = s[i];
-  if (c === quote && (quote === "'" || quote === '"')) throw new SyntaxError();
+  if (c === quote && (quote === "'" || quote === '"')) throw new UnquoteError();
   if (c !== '\\') {
-    if (c === '\n' && quote !== '`') throw new SyntaxError();
+    if (c === '\n' && quote !== '`') throw new UnquoteError();
     const cp = s.codePointAt(i)!;
     const ch = String.fromCodePoint(cp);
     return [ch, i + ch.length];
   }
   const e = s[i + 1];
-  if (e === undefined) throw new SyntaxError();
+  if (e === undefined) throw new UnquoteError();
   const simple: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\' };
   if (e in simple) return [simple[e], i + 2];
   if (e === quote) return [e, i + 2];
   if (e === 'x' || e === 'u' || e === 'U') {
     const n = e === 'x' ? 2 : e === 'u' ? 4 : 8;
     const hex = s.slice(i + 2, i + 2 + n);
-    if (hex.length !== n || !/^[0-9a-fA-F]+$/.test(hex)) throw new SyntaxError();
+    if (hex.length !== n || !/^[0-9a-fA-F]+$/.test(hex)) throw new UnquoteError();
     const v = parseInt(hex, 16);
     if (e === 'x') return [v, i + 2 + n];
-    if (v > 0x10ffff || (v >= 0xd800 && v < 0xe000)) throw new SyntaxError();
+    if (v > 0x10ffff || (v >= 0xd800 && v < 0xe000)) throw new UnquoteError();
     return [String.fromCodePoint(v), i + 2 + n];
   }
   if (e >= '0' && e <= '7') {
     const oct = s.slice(i + 1, i + 4);
-    if (!/^[0-7]{3}$/.test(oct)) throw new SyntaxError();
+    if (!/^[0-7]{3}$/.test(oct)) throw new UnquoteError();
     const v = parseInt(oct, 8);
-    if (v > 255) throw new SyntaxError();
+    if (v > 255) throw new UnquoteError();
     return [v, i + 4];
   }
-  throw new SyntaxError();
+  throw new UnquoteError();
 }
 
 /** unicode.IsPrint, close enough: letters, marks, numbers, punctuation, symbols and ASCII space. */

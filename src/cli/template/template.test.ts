@@ -88,3 +88,11 @@ test('data that is null or absent is Go\'s nil', () => {
   assert.equal(run('{{with .}}x{{else}}nil{{end}} {{len .A}}', { A: [null] }), 'x 1');
   assert.equal(run('{{.P}} {{if .P}}y{{else}}n{{end}}', asStruct({ P: null }, 'T')), '<nil> n');
 });
+
+test('struct fields: only exported names, nothing inherited from Object', () => {
+  const s = asStruct({ x: 1, Y: 2 }, 'T');
+  assert.equal(run('{{.Y}}', s), '2');
+  fails(() => run('{{.x}}', s), 'template: :1:2: executing "" at <.x>: x is an unexported field of struct type T');
+  fails(() => run('{{.constructor}}', s), 'template: :1:2: executing "" at <.constructor>: can\'t evaluate field constructor in type T');
+  assert.equal(run('{{.constructor}}', {}), '<no value>');
+});

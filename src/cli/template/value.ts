@@ -134,11 +134,6 @@ export function indirectInterface(v: MaybeValue): MaybeValue {
   return (v.v as Value | null) ?? undefined;
 }
 
-export function isNil(v: MaybeValue): boolean {
-  if (!v) return true;
-  return isNilable(v.type) && v.v === null;
-}
-
 /** Go's Value.Len for strings (bytes), slices and maps. */
 export function lengthOf(v: Value): number {
   switch (v.type.kind) {
