@@ -329,7 +329,8 @@ class State {
       const obj = r.v as Record<string, unknown>;
       const own = Object.prototype.hasOwnProperty.call(obj, fieldName);
       // Only exported names (upper case first), and nothing inherited from Object itself.
-      const exported = /^\p{Lu}/u.test(fieldName);
+      const first = String.fromCodePoint(fieldName.codePointAt(0)!);
+      const exported = first !== first.toLowerCase();
       if (!exported && own && typeof obj[fieldName] !== 'function') {
         this.errorf(`${fieldName} is an unexported field of struct type ${typ.name}`);
       }

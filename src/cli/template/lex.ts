@@ -49,7 +49,11 @@ function quoteGo(s: string): string {
 
 const spaceChars = ' \t\r\n';
 const isSpace = (r: string): boolean => r === ' ' || r === '\t' || r === '\r' || r === '\n';
-const isAlphaNumeric = (r: string): boolean => r === '_' || /^[\p{L}\p{Nd}]$/u.test(r);
+const isAlphaNumeric = (r: string): boolean => {
+  const c = r.charCodeAt(0);
+  if (c < 0x80) return r === '_' || (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+  return /^[\p{L}\p{Nd}]$/u.test(r);
+};
 const hasLeftTrimMarker = (s: string): boolean => s.length >= 2 && s[0] === '-' && isSpace(s[1]);
 const hasRightTrimMarker = (s: string): boolean => s.length >= 2 && isSpace(s[0]) && s[1] === '-';
 const trimMarkerLen = 2;

@@ -73,7 +73,9 @@ export function unquoteChar(s: string, i: number, quote: string): [string | numb
 
 /** unicode.IsPrint, close enough: letters, marks, numbers, punctuation, symbols and ASCII space. */
 export function isPrint(ch: string): boolean {
-  return ch === ' ' || /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u.test(ch);
+  const c = ch.charCodeAt(0);
+  if (c < 0x80) return c >= 0x20 && c < 0x7f;
+  return /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u.test(ch);
 }
 
 /** strconv.Quote (and QuoteToASCII when ascii is set). */

@@ -25,7 +25,8 @@ export function stringWidth(s: string): number {
 }
 
 function runeWidth(c: number): number {
-  if (c === 0 || c < 0x20 || (c >= 0x7f && c < 0xa0)) return 0;
+  if (c >= 0x20 && c < 0x7f) return 1;
+  if (c < 0x20 || (c >= 0x7f && c < 0xa0)) return 0;
   if (/^[\p{Mn}\p{Me}\p{Cf}]$/u.test(String.fromCodePoint(c)) || (c >= 0x1160 && c <= 0x11ff)) return 0;
   if (isWide(c)) return 2;
   return 1;
