@@ -104,6 +104,10 @@ function call(callee: MaybeValue, fn: MaybeValue, ...args: MaybeValue[]): unknow
 
 const truth = (v: MaybeValue): boolean => isTrue(indirectInterface(v))[0];
 
+function andOr(): never {
+  throw new Error('unreachable: and/or are evaluated by the executor');
+}
+
 type BasicKind = 'invalid' | 'bool' | 'int' | 'uint' | 'float' | 'string';
 function basicKind(v: MaybeValue): BasicKind {
   if (!v) return 'invalid';
@@ -216,8 +220,9 @@ const fixed = (params: GoType[], fn: GoFunc['fn'], variadic?: GoType): GoFunc =>
 export function builtins(): Map<string, GoFunc> {
   const any = T.iface;
   return new Map<string, GoFunc>([
-    ['and', markBuiltin(fixed([R], (a, ...r) => [a, ...r].find((v) => !truth(v)) ?? r[r.length - 1] ?? a, R))],
-    ['or', markBuiltin(fixed([R], (a, ...r) => [a, ...r].find((v) => truth(v)) ?? r[r.length - 1] ?? a, R))],
+    // and/or evaluate lazily: the executor runs them itself (evalCall).
+    ['and', markBuiltin(fixed([R], andOr, R))],
+    ['or', markBuiltin(fixed([R], andOr, R))],
     ['not', fixed([R], (a) => !truth(a))],
     ['len', fixed([R], length)],
     ['index', fixed([R], index, R)],

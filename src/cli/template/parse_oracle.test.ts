@@ -75,6 +75,14 @@ const cases: [string, string][] = [
   ["{{range $i, $e := .Metadata.Metadata.AdditionalFields.A}}{{$e}}{{end}}{{$i}}", "ERR template parsing error: template: :1: undefined variable \"$i\""],
   ["{{with $x := .Metadata.Name}}{{$x}}{{end}}{{$x}}", "ERR template parsing error: template: :1: undefined variable \"$x\""],
   ["{{$x.y := 1}}", "ERR template parsing error: template: :1: undefined variable \"$x\""],
+  ["x\n{{.Metadata.Name\n\n", "ERR template parsing error: template: :4: unclosed action started at :2"],
+  ["{{if 1}}\n{{(1\n", "ERR template parsing error: template: :3: unclosed action started at :2"],
+  ["{{\"a\n\"}}", "ERR template parsing error: template: :1: unterminated quoted string"],
+  ["a\n{{ 1 |\n\n 2 }}", "ERR template parsing error: template: :4: non executable command in pipeline stage 2"],
+  ["{{range .}}\n{{end}}\n{{end}}", "ERR template parsing error: template: :3: unexpected {{end}}"],
+  ["{{with 1}}\n{{else}}\n", "ERR template parsing error: template: :3: unexpected EOF"],
+  ["\n\n{{template \"x\"}}", "ERR template parsing error: template: :3:11: executing \"\" at <{{template \"x\"}}>: template \"x\" not defined"],
+  ["{{define \"x\"}}\n\n{{.Nope}}{{end}}{{template \"x\" .Storage}}", "ERR template parsing error: template: :3:2: executing \"x\" at <.Nope>: can't evaluate field Nope in type store.StorageInfo"],
 ];
 
 test("parse errors, trim markers, comments and literals read as Go reads them", () => {
