@@ -96,3 +96,19 @@ test('struct fields: only exported names, nothing inherited from Object', () => 
   fails(() => run('{{.constructor}}', s), 'template: :1:2: executing "" at <.constructor>: can\'t evaluate field constructor in type T');
   assert.equal(run('{{.constructor}}', {}), '<no value>');
 });
+
+test('json.Marshal escapes <, > and & unless told not to (Docker\'s json function does not)', async () => {
+  const { marshal } = await import('./json.js');
+  const { fromJS } = await import('./value.js');
+  const v = fromJS({ b: '<a&b>', a: [1.5, 1e21, 1e-7, null], c: '\u2028\n\x01' });
+  assert.equal(marshal(v), '{"a":[1.5,1e+21,1e-7,null],"b":"\\u003ca\\u0026b\\u003e","c":"\\u2028\\n\\u0001"}');
+  assert.equal(marshal(v, false), '{"a":[1.5,1e+21,1e-7,null],"b":"<a&b>","c":"\\u2028\\n\\u0001"}');
+  assert.throws(() => marshal(fromJS(NaN)), /json: unsupported value: NaN/);
+});
+
+test('typedView: API objects are structs, their Labels and Options maps', async () => {
+  const { typedView } = await import('./docker.js');
+  const data = typedView({ Name: 'n', Labels: { a: 'x' }, Options: null, Config: { Labels: {} } }, 'volume.Volume');
+  assert.equal(run('{{.Labels.b}}|{{index .Labels "b"}}|{{.Options}}|{{len .Config.Labels}}', data), '<no value>||map[]|0');
+  fails(() => run('{{.Nope}}', data), 'template: :1:2: executing "" at <.Nope>: can\'t evaluate field Nope in type volume.Volume');
+});
