@@ -275,6 +275,7 @@ class State {
 
   private idealConstant(n: NumberNode): Value {
     this.at(n);
+    if (n.isComplex) return new Value(T.complex128, n.complex);
     const hexInt = /^0[xX]/.test(n.text) && !/[pP]/.test(n.text);
     if (n.isFloat && !hexInt && n.text[0] !== "'" && /[.eEpP]/.test(n.text)) return new Value(T.float64, n.float);
     if (n.isInt) return new Value(T.int, Number(n.int));

@@ -188,6 +188,12 @@ function printArg(f: Flags, arg: MaybeValue, verb: string, depth: number): strin
     case 'float':
       if ('vgGeEfFxX'.includes(verb)) return fmtFloat(f, v.v as number, verb, 'vgGxX'.includes(verb) ? -1 : 6);
       return badVerb(verb, v);
+    case 'complex': {
+      if (!'vbgGxXfFeE'.includes(verb)) return badVerb(verb, v);
+      const [re, im] = v.v as number[];
+      const def = 'vgGxX'.includes(verb) ? -1 : 6;
+      return `(${fmtFloat(f, re, verb, def)}${fmtFloat({ ...f, plus: true }, im, verb, def)}i)`;
+    }
     case 'string':
       if ('vsxXq'.includes(verb)) return fmtString(f, v.v as string, verb);
       return badVerb(verb, v);

@@ -108,11 +108,11 @@ function andOr(): never {
   throw new Error('unreachable: and/or are evaluated by the executor');
 }
 
-type BasicKind = 'invalid' | 'bool' | 'int' | 'uint' | 'float' | 'string';
+type BasicKind = 'invalid' | 'bool' | 'int' | 'uint' | 'float' | 'complex' | 'string';
 function basicKind(v: MaybeValue): BasicKind {
   if (!v) return 'invalid';
   const k = v.type.kind;
-  return k === 'bool' || k === 'int' || k === 'uint' || k === 'float' || k === 'string' ? k : 'invalid';
+  return k === 'bool' || k === 'int' || k === 'uint' || k === 'float' || k === 'complex' || k === 'string' ? k : 'invalid';
 }
 
 const errBadComparisonType = 'invalid type for comparison';
@@ -129,6 +129,9 @@ function eq(arg1: MaybeValue, ...arg2: MaybeValue[]): boolean {
     if (k1 !== k2) {
       if ((k1 === 'int' && k2 === 'uint') || (k1 === 'uint' && k2 === 'int')) t = a!.v === b!.v;
       else if (a && b) throw new Error(errBadComparison);
+    } else if (k1 === 'complex') {
+      const [x, y] = [a!.v as number[], b!.v as number[]];
+      t = x[0] === y[0] && x[1] === y[1];
     } else if (k1 !== 'invalid') {
       t = a!.v === b!.v;
     } else {
@@ -159,7 +162,7 @@ function lt(arg1: MaybeValue, arg2: MaybeValue): boolean {
     if ((k1 === 'int' && k2 === 'uint') || (k1 === 'uint' && k2 === 'int')) return (a!.v as number) < (b!.v as number);
     throw new Error(errBadComparison);
   }
-  if (k1 === 'bool') throw new Error(errBadComparisonType);
+  if (k1 === 'bool' || k1 === 'complex') throw new Error(errBadComparisonType);
   if (k1 === 'string') return Buffer.compare(Buffer.from(a!.v as string), Buffer.from(b!.v as string)) < 0;
   return (a!.v as number) < (b!.v as number);
 }

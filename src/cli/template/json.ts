@@ -67,6 +67,7 @@ export function marshal(v: MaybeValue, escapeHTML = true): string {
     case 'ptr':
       return 'null';
     case 'func':
+    case 'complex':
       throw new Error(`json: unsupported type: ${c.type.name}`);
     case 'iface':
       return marshal(c.v as Value | null ?? undefined, escapeHTML);

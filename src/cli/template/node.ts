@@ -42,6 +42,7 @@ export interface NumberNode extends Base {
   int: bigint;
   uint: bigint;
   float: number;
+  complex: [number, number];
   text: string;
 }
 export interface StringNode extends Base { type: 'string'; quoted: string; text: string }

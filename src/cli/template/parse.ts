@@ -430,7 +430,7 @@ class Parser {
   private number(t: Token): NumberNode {
     const n: NumberNode = {
       type: 'number', pos: t.pos, tree: this.ref, text: t.val,
-      isInt: false, isUint: false, isFloat: false, isComplex: false, int: 0n, uint: 0n, float: 0,
+      isInt: false, isUint: false, isFloat: false, isComplex: false, int: 0n, uint: 0n, float: 0, complex: [0, 0],
     };
     if (t.typ === Item.CharConstant) {
       let r: string | number;
@@ -445,9 +445,19 @@ class Parser {
       Object.assign(n, { isInt: true, isUint: true, isFloat: true, int: BigInt(code), uint: BigInt(code), float: code });
       return n;
     }
-    if (t.typ === Item.Complex || t.val.endsWith('i')) {
-      // Complex constants parse (as in Go) but Docker's data never holds complex numbers.
-      this.errorf(`complex constants are not supported: ${quote(t.val)}`);
+    if (t.typ === Item.Complex) {
+      // "re±imi", as fmt.Sscan reads a complex128
+      const m = /^([+-]?.*?[^eEpP])([+-].*)i$/.exec(t.val);
+      if (!m || !/\d/.test(m[1]) || !/\d/.test(m[2])) this.errorf('syntax error scanning complex number');
+      const [re, im] = [parseGoFloat(m[1]), parseGoFloat(m[2])];
+      for (const [part, v] of [[m[1], re], [m[2], im]] as const) {
+        if (v === null) this.errorf(`strconv.ParseFloat: parsing ${quote(part)}: invalid syntax`);
+      }
+      return simplifyComplex(n, re!, im!);
+    }
+    if (t.val.endsWith('i')) {
+      const im = parseGoFloat(t.val.slice(0, -1));
+      if (im !== null) return simplifyComplex(n, 0, im);
     }
     const u = parseGoInt(t.val, false);
     if (u !== null && u >= 0n && u < 1n << 64n) Object.assign(n, { isUint: true, uint: u });
@@ -470,6 +480,14 @@ class Parser {
     if (!n.isInt && !n.isUint && !n.isFloat) this.errorf(`illegal number syntax: ${quote(t.val)}`);
     return n;
   }
+}
+
+/** A complex constant, also an int/uint/float when its imaginary part is zero. */
+function simplifyComplex(n: NumberNode, re: number, im: number): NumberNode {
+  Object.assign(n, { isComplex: true, complex: [re, im], isFloat: im === 0, float: re });
+  if (im === 0 && Number.isInteger(re) && Math.abs(re) < 2 ** 63) Object.assign(n, { isInt: true, int: BigInt(re) });
+  if (im === 0 && Number.isInteger(re) && re >= 0 && re < 2 ** 64) Object.assign(n, { isUint: true, uint: BigInt(re) });
+  return n;
 }
 
 /** strconv.ParseInt/ParseUint with base 0 (prefixes, underscores); null when invalid. */

@@ -13,7 +13,7 @@
 //   goValue(type, v) → an explicitly typed value (e.g. a []string returned by `split`)
 
 export type Kind =
-  | 'bool' | 'int' | 'uint' | 'float' | 'string' | 'slice' | 'map' | 'struct' | 'iface' | 'func' | 'ptr';
+  | 'bool' | 'int' | 'uint' | 'float' | 'complex' | 'string' | 'slice' | 'map' | 'struct' | 'iface' | 'func' | 'ptr';
 
 export interface GoType {
   name: string;
@@ -29,6 +29,8 @@ export const T = {
   int: { name: 'int', kind: 'int' } as GoType,
   uint8: { name: 'uint8', kind: 'uint' } as GoType,
   float64: { name: 'float64', kind: 'float' } as GoType,
+  /** Payload: [real, imaginary]. */
+  complex128: { name: 'complex128', kind: 'complex' } as GoType,
   string: { name: 'string', kind: 'string' } as GoType,
   iface: { name: 'interface {}', kind: 'iface' } as GoType,
   jsonNumber: { name: 'json.Number', kind: 'string', stringer: true } as GoType,
@@ -122,6 +124,7 @@ export function zeroOf(t: GoType): Value {
   switch (t.kind) {
     case 'bool': return new Value(t, false);
     case 'int': case 'uint': case 'float': return new Value(t, 0);
+    case 'complex': return new Value(t, [0, 0]);
     case 'string': return new Value(t, '');
     case 'struct': return new Value(t, {});
     default: return new Value(t, null);
@@ -177,6 +180,7 @@ export function isTrue(v: MaybeValue): [boolean, boolean] {
     case 'slice': case 'map': case 'string': return [v.v !== null && lengthOf(v) > 0, true];
     case 'bool': return [v.v as boolean, true];
     case 'int': case 'uint': case 'float': return [(v.v as number) !== 0, true];
+    case 'complex': return [(v.v as number[]).some((x) => x !== 0), true];
     case 'iface': case 'func': case 'ptr': return [v.v !== null, true];
     case 'struct': return [true, true];
   }
