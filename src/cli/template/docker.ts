@@ -16,7 +16,7 @@ export function title(s: string): string {
   let prev = ' ';
   let out = '';
   for (const ch of s) {
-    out += isSeparator(prev) ? ch.toUpperCase() : ch;
+    out += isSeparator(prev) ? mapRunes(ch, (c) => c.toUpperCase()) : ch;
     prev = ch;
   }
   return out;

@@ -38,6 +38,7 @@ const cases: [string, string][] = [
   ["{{\"a,b\" | split \",\"}}", "[,]"],
   ["{{split \"a,b\" \",\" | len}}", "2"],
   ["{{range split \"a,b\" \",\"}}[{{.}}]{{end}}", "[a][b]"],
+  ["{{title \"\u00dfa stra\u00dfe\"}}", "\u00dfa Stra\u00dfe"],
 ];
 
 test("Docker's functions behave as docker/cli's", () => {
