@@ -53,6 +53,12 @@ export class Container {
   readonly execIds = new Set<string>();
   /** Resolves once the running task's exit has been handled (set while running). */
   exited?: Promise<void>;
+  /**
+   * Resolves once start-up has reconciled the container with containerd (and started it, if its
+   * restart policy brings it back with the daemon). Until then its state is what was last saved,
+   * which may no longer be true, so requests about it wait for this.
+   */
+  settled: Promise<void> = Promise.resolve();
   /** The restart manager of the current run sequence (dockerd keeps it on its Container too). */
   private restarts?: RestartManager;
   private waiters: { pred: (c: Container) => boolean; resolve: () => void }[] = [];
@@ -63,6 +69,13 @@ export class Container {
     this.record = record.State instanceof State ? record : { ...record, State: State.from(record.State) };
     this.hostConfig = hostConfig;
     this.streams = new StreamConfig(record.Config.OpenStdin, record.Config.Tty);
+  }
+
+  /** Makes `settled` pending until the returned function is called (it may be called again). */
+  unsettle(): () => void {
+    let settle!: () => void;
+    this.settled = new Promise<void>((resolve) => (settle = resolve));
+    return settle;
   }
 
   get id(): string { return this.record.ID; }

@@ -10,6 +10,7 @@ import { parseSignal, SIGKILL } from '../pkg/signal.js';
 import { ReadLogsNotSupportedError, supportsReading } from '../logger/drivers.js';
 import type { Daemon } from './daemon.js';
 import { normalizeConfig, normalizeHostConfig } from './config.js';
+import type { Container } from '../container/container.js';
 import { createContainer } from './create.js';
 import { startContainer } from './start.js';
 import { killContainer, parseWaitCondition, restartContainer, stopContainer, waitContainer, waitStopped } from './stop.js';
@@ -89,10 +90,16 @@ function migrateContainerMac(config: ContainerConfig, mode: string, endpoints: E
   return 'The container-wide MacAddress field is now deprecated. It should be specified in EndpointsConfig instead.';
 }
 
+/** A container restored at start-up is looked up once it is settled (Container.settled). */
+async function settledContainer(d: Daemon, name: string): Promise<Container> {
+  await d.containers.get(name).settled;
+  return d.containers.get(name);
+}
+
 async function kill(d: Daemon, name: string, signal: string | undefined): Promise<void> {
   try {
     if (signal) parseSignal(signal);
-    const c = d.containers.get(name);
+    const c = await settledContainer(d, name);
     if (!c.running) throw conflict(`container ${c.id} is not running`);
     await killContainer(d, c, signal);
     // As dockerd's ContainerKill: SIGKILL (the default) waits until the container is gone.
@@ -105,31 +112,31 @@ async function kill(d: Daemon, name: string, signal: string | undefined): Promis
 }
 
 export function containerBackend(d: Daemon): ContainerBackend {
-  const get = (name: string) => d.containers.get(name);
+  const get = (name: string) => settledContainer(d, name);
   return {
     containerCreate: (req) => create(d, req),
-    containerStart: (name) => startContainer(d, get(name)),
-    containerStop: (name, opts) => stopContainer(d, get(name), opts),
-    containerRestart: (name, opts) => restartContainer(d, get(name), opts),
+    containerStart: async (name) => startContainer(d, await get(name)),
+    containerStop: async (name, opts) => stopContainer(d, await get(name), opts),
+    containerRestart: async (name, opts) => restartContainer(d, await get(name), opts),
     containerKill: (name, signal) => kill(d, name, signal),
     containerRemove: async (name, opts) => {
       if (opts.removeLink) return removeLink(d, name);
-      await removeContainer(d, get(name), { force: opts.force, volumes: opts.removeVolumes });
+      await removeContainer(d, await get(name), { force: opts.force, volumes: opts.removeVolumes });
     },
-    containerRename: (name, newName) => renameContainer(d, get(name), newName),
-    containerPause: (name) => pauseContainer(d, get(name)),
-    containerUnpause: (name) => unpauseContainer(d, get(name)),
+    containerRename: async (name, newName) => renameContainer(d, await get(name), newName),
+    containerPause: async (name) => pauseContainer(d, await get(name)),
+    containerUnpause: async (name) => unpauseContainer(d, await get(name)),
     containerUpdate: (name, body, version) => updateContainer(d, name, body, version),
     containersPrune: (filters) => pruneContainers(d, filters),
 
     containers: (opts) => listContainers(d, opts),
-    containerInspect: (name, opts) => inspectContainer(d, get(name), opts),
-    containerTop: (name, psArgs) => topContainer(d, get(name), psArgs),
-    containerChanges: (name) => d.images.changes(get(name).id),
-    containerExport: (name) => exportContainer(d, get(name)),
+    containerInspect: async (name, opts) => inspectContainer(d, await get(name), opts),
+    containerTop: async (name, psArgs) => topContainer(d, await get(name), psArgs),
+    containerChanges: async (name) => d.images.changes((await get(name)).id),
+    containerExport: async (name) => exportContainer(d, await get(name)),
 
     containerAttach: async (name, cfg) => {
-      const c = get(name);
+      const c = await get(name);
       if (c.removing) throw conflict(`container ${c.id} is being removed`);
       const detachKeys = parseDetachKeys(cfg.detachKeys || DEFAULT_DETACH_KEYS);
       if (!cfg.stream && !cfg.logs) throw invalidParameter('either logs or stream is required');
@@ -155,7 +162,7 @@ export function containerBackend(d: Daemon): ContainerBackend {
       });
     },
     containerLogs: async (name, cfg) => {
-      const c = get(name);
+      const c = await get(name);
       if (!cfg.stdout && !cfg.stderr) throw invalidParameter('Bad parameters: you must choose at least one stream');
       if (!supportsReading(c.hostConfig.LogConfig.Type || 'json-file')) throw new ReadLogsNotSupportedError();
       const { since, until, ...opts } = cfg;
@@ -164,7 +171,7 @@ export function containerBackend(d: Daemon): ContainerBackend {
       return { tty, write: (out: Writable, signal: AbortSignal) => streamLogs(c, out, { ...opts, ...bounds }, signal, !tty) };
     },
     containerWait: async (name, condition) => {
-      const c = get(name);
+      const c = await get(name);
       const cond = parseWaitCondition(condition);
       return {
         wait: async (signal: AbortSignal) => {
@@ -173,11 +180,11 @@ export function containerBackend(d: Daemon): ContainerBackend {
         },
       };
     },
-    containerStats: (name, opts) => containerStats(d, get(name), opts),
+    containerStats: async (name, opts) => containerStats(d, await get(name), opts),
     containerResize: (name, height, width) => resizeContainerTTY(d, name, height, width),
 
     containerExecCreate: async (name, opts) => {
-      const c = get(name);
+      const c = await get(name);
       if (opts.DetachKeys) {
         try {
           parseDetachKeys(opts.DetachKeys);

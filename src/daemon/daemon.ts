@@ -146,13 +146,17 @@ export class Daemon {
     const fifoDirs = await readdir(join(opts.execRoot, 'fifo'));
     // Subscribe before reconciling so that no exit between the two is missed.
     d.watchEvents();
+    // Requests about a container wait until it is settled: its saved state may be stale.
+    const settle = new Map(loaded.map((c) => [c, c.unsettle()]));
     d.restored = (async () => {
-      await restoreContainers(d, loaded);
+      await restoreContainers(d, loaded, settle);
       await d.sweepFifos(fifoDirs);
       await d.collectMissedExits();
       // Containers whose restart policy says so come back with the daemon (dockerd's restore).
       await startContainersOnDaemonStart(d);
-    })().catch((err: unknown) => d.logger.error({ err }, 'restoring containers'));
+    })()
+      .catch((err: unknown) => d.logger.error({ err }, 'restoring containers'))
+      .finally(() => settle.forEach((done) => done()));
     const timer = new AbortController();
     await Promise.race([d.restored, delay(RESTORE_WAIT_MS, undefined, { signal: timer.signal }).catch(() => undefined)]);
     timer.abort();

@@ -77,6 +77,8 @@ export async function listContainers(
     if (!['starting', 'healthy', 'unhealthy', 'none'].includes(v)) throw invalidParameter(`Unrecognised filter value for health: ${v}`);
   }
   const ancestors = await resolveAncestors(d, f.get('ancestor') ?? []);
+  // States restored at start-up are listed once they are true (Container.settled).
+  await Promise.all(d.containers.all().map((c) => c.settled));
   const bound = (key: string) => {
     const refs = f.get(key) ?? [];
     return refs.length ? Date.parse(d.containers.get(refs[0]).record.Created) : undefined;

@@ -10,7 +10,7 @@ import { SIGKILL } from '../pkg/signal.js';
 import { openStdio, stdioPaths, TaskIO } from './taskio.js';
 import { removeContainer } from './delete.js';
 import type { Daemon } from './daemon.js';
-import { exitDecision, restartAfter } from './restart.js';
+import { exitDecision, restartAfter, startsWithDaemon } from './restart.js';
 import { startHealth, stopHealth } from './healthcheck.js';
 import { releaseNetworking } from './network.js';
 import { releaseContainerMounts, restoreContainerMounts } from './mounts.js';
@@ -141,7 +141,7 @@ export async function loadContainers(d: Daemon): Promise<Container[]> {
  * Reconciles loaded containers with what containerd still runs. Each container is reconciled
  * under its lock, so that requests on it wait for its true state; the API may already serve.
  */
-export async function restoreContainers(d: Daemon, loaded: Container[]): Promise<void> {
+export async function restoreContainers(d: Daemon, loaded: Container[], settle: Map<Container, () => void>): Promise<void> {
   const tasks = new Map((await d.ctd.listTasks()).map((t) => [t.id, t]));
   for (const c of loaded) {
     const task = tasks.get(c.id);
@@ -157,6 +157,8 @@ export async function restoreContainers(d: Daemon, loaded: Container[]): Promise
       const ms = Date.now() - started;
       if (ms > 1000) d.logger.warn({ id: c.id, ms, task: task?.status }, 'slow container restore');
     });
+    // One that its restart policy brings back stays unsettled until that start.
+    if (!startsWithDaemon(c)) settle.get(c)?.();
   }
   // Tasks and containerd containers without a container record are left from removals that
   // berthd did not finish.

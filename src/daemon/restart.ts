@@ -55,14 +55,19 @@ export async function restartAfter(d: Daemon, c: Container, wait: Promise<void>)
   }
 }
 
-/** At daemon start, after restore: start the containers their policy says to (dockerd's restore). */
-export async function startContainersOnDaemonStart(d: Daemon): Promise<void> {
-  const todo = d.containers.all().filter((c) => !c.running && shouldStartOnDaemonStart({
+/** Does the container's restart policy bring it back with the daemon (dockerd's restore)? */
+export function startsWithDaemon(c: Container): boolean {
+  return !c.running && shouldStartOnDaemonStart({
     policy: c.hostConfig.RestartPolicy,
     restartCount: c.record.RestartCount,
     exitCode: c.state.ExitCode,
     hasBeenManuallyStopped: c.record.HasBeenManuallyStopped,
     hasBeenStartedBefore: c.record.HasBeenStartedBefore,
-  }));
+  });
+}
+
+/** At daemon start, after restore: start the containers their policy says to (dockerd's restore). */
+export async function startContainersOnDaemonStart(d: Daemon): Promise<void> {
+  const todo = d.containers.all().filter(startsWithDaemon);
   await Promise.all(todo.map((c) => startContainer(d, c).catch((err) => d.logger.error({ err, id: c.id }, 'failed to start container at daemon start'))));
 }
