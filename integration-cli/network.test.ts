@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import http from 'node:http';
 import net from 'node:net';
 import { readFile } from 'node:fs/promises';
+import { randomInt } from 'node:crypto';
 import { startDaemon, type Daemon } from '../integration/harness.js';
 import { importBusybox } from '../integration/fixtures.js';
 import { dockerFails, dockerOk, dockerOut, inspectField, waitUntil } from './helpers.js';
@@ -73,8 +74,9 @@ stub.on('message', (msg, rinfo) => {
   const answer = Buffer.from([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, ...STUB_ANSWER.split('.').map(Number)]);
   stub.send(Buffer.concat([header, msg.subarray(12, qEnd), qtype === 1 ? answer : Buffer.alloc(0)]), rinfo.port, rinfo.address);
 });
-await new Promise<void>((resolve) => stub.bind(0, '127.0.0.1', resolve));
-const stubPort = stub.address().port;
+// On port 53 of an address of its own in 127/8: the daemon's `dns` setting takes addresses only, as dockerd's.
+const stubIp = `127.53.${randomInt(1, 255)}.${randomInt(1, 255)}`;
+await new Promise<void>((resolve) => stub.bind(53, stubIp, resolve));
 
 // --- the daemon ----------------------------------------------------------------------------------
 
@@ -88,7 +90,7 @@ const d = (): Daemon => {
 
 before(async () => {
   hostBefore = await hostNetState();
-  daemon = await startDaemon({ config: { dns: [`127.0.0.1:${stubPort}`] } });
+  daemon = await startDaemon({ config: { dns: [stubIp] } });
   await importBusybox(daemon);
 });
 

@@ -21,7 +21,7 @@ import { containerLogPath } from './logdriver.js';
 import { validateHealthConfig } from './health.js';
 import { adaptResources, normalizeCreateResources, verifyHostConfigResources } from './resources.js';
 import { mergeLogConfig } from '../logger/drivers.js';
-import { configureNetworks } from './network.js';
+import { configureNetworks, containerDns } from './network.js';
 import type { EndpointSettings } from '../api/types/network.js';
 import { abandonMountPoints, createMountPoints } from './mounts.js';
 import { mountPointsRecord } from '../volume/mounts.js';
@@ -110,7 +110,7 @@ export async function createContainer(
     await d.images.createRWLayer(id, image.id);
     points = await createMountPoints(d, id, config, hostConfig, opts.version);
     c.record.MountPoints = mountPointsRecord(points);
-    await writeNetworkFiles(c);
+    await writeNetworkFiles(c, containerDns(d, c));
     await c.save();
     d.containers.add(c);
     d.containerEvent(c, 'create');

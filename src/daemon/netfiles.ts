@@ -2,6 +2,7 @@
 // bind-mounted by the spec, as dockerd does.
 import { readFile } from 'node:fs/promises';
 import type { Container } from '../container/container.js';
+import type { ResolvOverrides } from '../network/resolvconf.js';
 import { writeFileAtomic } from '../pkg/atomicfile.js';
 
 export const defaultHosts = [
@@ -35,7 +36,8 @@ export function filterResolvConf(content: string): string {
   return out.replace(/^\n+/, '');
 }
 
-export async function writeNetworkFiles(c: Container): Promise<void> {
+/** The files a new container starts with; `dns`: its DNS settings merged with the daemon's. */
+export async function writeNetworkFiles(c: Container, dns: ResolvOverrides): Promise<void> {
   const cfg = c.record.Config;
   const h = c.hostConfig;
   const isHost = h.NetworkMode === 'host';
@@ -58,15 +60,15 @@ export async function writeNetworkFiles(c: Container): Promise<void> {
 
   let resolv = await hostFile('/etc/resolv.conf');
   if (!isHost) resolv = filterResolvConf(resolv);
-  if (h.Dns?.length || h.DnsSearch?.length || h.DnsOptions?.length) {
+  if (dns.dns?.length || dns.dnsSearch?.length || dns.dnsOptions?.length) {
     const keep = resolv.split('\n').filter((l) =>
-      !(h.Dns?.length && /^\s*nameserver\s/.test(l)) &&
-      !(h.DnsSearch?.length && /^\s*(search|domain)\s/.test(l)) &&
-      !(h.DnsOptions?.length && /^\s*options\s/.test(l)),
+      !(dns.dns?.length && /^\s*nameserver\s/.test(l)) &&
+      !(dns.dnsSearch?.length && /^\s*(search|domain)\s/.test(l)) &&
+      !(dns.dnsOptions?.length && /^\s*options\s/.test(l)),
     );
-    const lines = [...(h.Dns ?? []).map((ns) => `nameserver ${ns}`), ...keep.filter((l) => l.trim() !== '')];
-    if (h.DnsSearch?.length) lines.push(`search ${h.DnsSearch.join(' ')}`);
-    if (h.DnsOptions?.length) lines.push(`options ${h.DnsOptions.join(' ')}`);
+    const lines = [...(dns.dns ?? []).map((ns) => `nameserver ${ns}`), ...keep.filter((l) => l.trim() !== '')];
+    if (dns.dnsSearch?.length) lines.push(`search ${dns.dnsSearch.join(' ')}`);
+    if (dns.dnsOptions?.length) lines.push(`options ${dns.dnsOptions.join(' ')}`);
     resolv = lines.join('\n') + '\n';
   }
   await writeFileAtomic(c.record.ResolvConfPath, resolv, 0o644);

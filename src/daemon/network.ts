@@ -8,6 +8,7 @@ import { NetworkController } from '../network/controller.js';
 import type { NetworkControllerOptions } from '../network/options.js';
 import { readHostResolvConf } from '../network/resolver.js';
 import type { LinkSpec } from '../network/store.js';
+import type { ResolvOverrides } from '../network/resolvconf.js';
 import { validatePortBindings } from '../network/portspec.js';
 import type { EndpointSettings, PortMap } from '../api/types/network.js';
 import { conflict, forbidden, invalidParameter, isKind, notFound } from '../pkg/errors.js';
@@ -19,8 +20,13 @@ import type { Daemon } from './daemon.js';
 /** berthd's networking settings (flags / daemon.json, dockerd's names), as the controller takes them. */
 export type NetworkDaemonOptions = Pick<
   NetworkControllerOptions,
-  'bridgeName' | 'bip' | 'defaultAddressPools' | 'ipMasq' | 'iptables' | 'icc' | 'mtu' | 'firewallTable' | 'dnsUpstreams'
->;
+  'bridgeName' | 'bip' | 'defaultAddressPools' | 'ipMasq' | 'iptables' | 'icc' | 'mtu' | 'firewallTable'
+> & {
+  /** The daemon's `dns`, `dns-search`, `dns-opts`: each applies to containers that do not set their own. */
+  dns?: ResolvOverrides;
+  /** `host-gateway-ips`: what `--add-host name:host-gateway` resolves to (default: the default bridge's gateways). */
+  hostGatewayIps?: string[];
+};
 
 /** A container's configured networks (dockerd keeps them in NetworkSettings.Networks). */
 export type ConfiguredNetworks = Record<string, Partial<EndpointSettings>>;
@@ -38,7 +44,6 @@ export async function openNetworks(d: Daemon, o: NetworkDaemonOptions): Promise<
     icc: o.icc,
     mtu: o.mtu,
     firewallTable: o.firewallTable,
-    dnsUpstreams: o.dnsUpstreams?.length ? o.dnsUpstreams : undefined,
     onEvent: (action, id, attrs) => d.events.publish({ Type: 'network', Action: action, Actor: { ID: id, Attributes: attrs } }),
   });
 }
@@ -85,6 +90,21 @@ export function configureNetworks(
     throw invalidParameter(`conflicting options: cannot attach both user-defined and non-user-defined network-modes`);
   }
   c.record.NetworkSettings = { SandboxKey: '', Networks: nets };
+}
+
+/**
+ * A container's DNS settings, as dockerd's buildSandboxOptions picks them: its own servers, search
+ * domains and options where it has them, the daemon's for each it has not.
+ */
+export function containerDns(d: Daemon, c: Container): ResolvOverrides {
+  const h = c.hostConfig;
+  const daemon = d.opts.network?.dns ?? {};
+  const pick = (own: string[] | null | undefined, def: string[] | undefined): string[] => (own?.length ? own : def ?? []);
+  return {
+    dns: pick(h.Dns, daemon.dns),
+    dnsSearch: pick(h.DnsSearch, daemon.dnsSearch),
+    dnsOptions: pick(h.DnsOptions, daemon.dnsOptions),
+  };
 }
 
 /** The user-given part of an endpoint's settings. */
@@ -192,9 +212,7 @@ export async function setupNetworking(d: Daemon, c: Container): Promise<NetworkO
   const { netnsPath } = await d.networks.createSandbox(c.id, {
     hostname: cfg.Hostname,
     domainname: cfg.Domainname || undefined,
-    dns: h.Dns ?? [],
-    dnsSearch: h.DnsSearch ?? [],
-    dnsOptions: h.DnsOptions ?? [],
+    ...containerDns(d, c),
   });
   try {
     const primary = d.networks.resolve(mode).id;
