@@ -1,6 +1,7 @@
 // The daemon's `dns`, `dns-search` and `dns-opts` (daemon.json) reaching containers as dockerd's
 // do: written into /etc/resolv.conf on the default bridge and with --network host, the embedded
 // DNS's upstreams on user-defined networks; a container's own --dns* setting wins, one by one.
+// And `--add-host name:host-gateway` resolving to the daemon's `host-gateway-ip`.
 //
 // The daemon's DNS server is a stub on port 53 of an address of its own in 127/8, in this
 // process: nothing leaves the machine.
@@ -11,7 +12,7 @@ import { createSocket } from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import { startDaemon, type Daemon } from '../integration/harness.js';
 import { importBusybox } from '../integration/fixtures.js';
-import { dockerOk, dockerOut } from './helpers.js';
+import { dockerOk, dockerOut, inspectField } from './helpers.js';
 
 const STUB_ANSWER = '192.0.2.77';
 const stubIp = `127.54.${randomInt(1, 255)}.${randomInt(1, 255)}`;
@@ -46,7 +47,10 @@ const d = (): Daemon => {
 
 before(async () => {
   daemon = await startDaemon({
-    config: { dns: [stubIp], 'dns-search': ['corp.berth.test', 'berth.test'], 'dns-opts': ['ndots:2', 'timeout:1'] },
+    config: {
+      dns: [stubIp], 'dns-search': ['corp.berth.test', 'berth.test'], 'dns-opts': ['ndots:2', 'timeout:1'],
+      'host-gateway-ip': '192.0.2.254',
+    },
   });
   await importBusybox(daemon);
 });
@@ -100,5 +104,34 @@ test('user-defined network: 127.0.0.11 with the daemon search and options, forwa
     assert.match(own, /ExtServers: \[host\(192\.0\.2\.1\)\]/, own);
   } finally {
     await dockerOk(d(), ['network', 'rm', 'dnsnet']);
+  }
+});
+
+test('--add-host: host-gateway is the daemon host-gateway-ip; name=ip and [v6] from the CLI', async () => {
+  const hosts = (args: string[]) => dockerOut(d(), ['run', '--rm', ...args, '--add-host', 'gw:host-gateway', '--add-host', 'a=192.0.2.10',
+    '--add-host', 'v6=[fd00::10]', '--add-host', 'b:192.0.2.11', 'busybox', 'cat', '/etc/hosts']);
+  for (const args of [[], ['--network', 'host']]) {
+    const out = await hosts(args);
+    for (const line of ['192.0.2.254\tgw', '192.0.2.10\ta', 'fd00::10\tv6', '192.0.2.11\tb']) {
+      assert.ok(out.split('\n').includes(line), `${JSON.stringify(line)} in /etc/hosts (${args.join(' ')}):\n${out}`);
+    }
+  }
+  // The CLI turns name=ip into name:ip; the API itself takes only name:ip (dockerd's ValidateExtraHost).
+  assert.deepEqual(JSON.parse(await dockerOut(d(), ['create', '--name', 'eh', '--add-host', 'a=192.0.2.10', '--add-host', 'gw:host-gateway', 'busybox'])
+    .then(() => inspectField(d(), 'eh', '{{json .HostConfig.ExtraHosts}}'))), ['a:192.0.2.10', 'gw:host-gateway']);
+  await dockerOk(d(), ['rm', 'eh']);
+  for (const [entry, message] of [
+    ['a=192.0.2.10', 'bad format for add-host: "a=192.0.2.10"'],
+    [':192.0.2.10', 'bad format for add-host: ":192.0.2.10"'],
+    ['a:not-an-ip', 'invalid IP address in add-host: "not-an-ip"'],
+  ]) {
+    await assert.rejects(
+      d().client.json('POST', '/containers/create', { body: { Image: 'busybox', HostConfig: { ExtraHosts: [entry] } } }),
+      (err: Error & { status?: number }) => {
+        assert.equal(err.message, message);
+        assert.equal(err.status, 400);
+        return true;
+      },
+    );
   }
 });

@@ -184,6 +184,14 @@ t('default bridge: an address from the bridge, the gateway, hosts entry, inspect
   await dockerOk(d(), ['rm', '-f', 'b1']);
 });
 
+t('--add-host name:host-gateway is the default bridge gateway when the daemon sets no host-gateway-ip', async () => {
+  const gw = JSON.parse(await dockerOut(d(), ['network', 'inspect', 'bridge']))[0].IPAM.Config[0].Gateway as string;
+  for (const args of [[], ['--network', 'host']]) {
+    const hosts = await dockerOut(d(), ['run', '--rm', ...args, '--add-host', 'host.docker.internal:host-gateway', 'busybox', 'cat', '/etc/hosts']);
+    assert.ok(hosts.split('\n').includes(`${gw}\thost.docker.internal`), hosts);
+  }
+});
+
 t('user-defined network: names, aliases and the embedded DNS (forwarding to the stub)', async () => {
   await dockerOk(d(), ['network', 'create', 'appnet']);
   await webServer('web', ['--network', 'appnet', '--network-alias', 'www', '--network-alias', 'front']);

@@ -13,7 +13,7 @@ import { validatePortBindings } from '../network/portspec.js';
 import type { EndpointSettings, PortMap } from '../api/types/network.js';
 import { conflict, forbidden, invalidParameter, isKind, notFound } from '../pkg/errors.js';
 import { writeFileAtomic } from '../pkg/atomicfile.js';
-import { defaultHosts } from './netfiles.js';
+import { defaultHosts, extraHostsLines } from './netfiles.js';
 import { containerNetworks } from './networkviews.js';
 import type { Daemon } from './daemon.js';
 
@@ -105,6 +105,16 @@ export function containerDns(d: Daemon, c: Container): ResolvOverrides {
     dnsSearch: pick(h.DnsSearch, daemon.dnsSearch),
     dnsOptions: pick(h.DnsOptions, daemon.dnsOptions),
   };
+}
+
+/**
+ * What `--add-host name:host-gateway` stands for: the daemon's host-gateway-ips, else the default
+ * bridge's gateway addresses (dockerd's setHostGatewayIP).
+ */
+export function hostGatewayIps(d: Daemon): string[] {
+  const configured = d.opts.network?.hostGatewayIps ?? [];
+  if (configured.length) return configured;
+  return d.networks?.defaultGateways() ?? [];
 }
 
 /** The user-given part of an endpoint's settings. */
@@ -245,10 +255,7 @@ export async function setupNetworking(d: Daemon, c: Container): Promise<NetworkO
 export async function writeNetworkFilesFor(d: Daemon, c: Container): Promise<void> {
   const h = c.hostConfig;
   let hosts = defaultHosts.join('\n') + '\n';
-  for (const extra of h.ExtraHosts ?? []) {
-    const i = extra.indexOf(':');
-    if (i > 0) hosts += `${extra.slice(i + 1)}\t${extra.slice(0, i)}\n`;
-  }
+  for (const line of extraHostsLines(h.ExtraHosts, hostGatewayIps(d))) hosts += `${line}\n`;
   for (const line of d.networks.hostsEntries(c.id)) hosts += `${line}\n`;
   // A running container has these files bind-mounted: a rename would leave it the old inode,
   // so they change in place (as dockerd's etchosts does); before a start, atomically.
