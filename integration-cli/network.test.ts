@@ -42,7 +42,7 @@ async function leftovers(table: string): Promise<string[]> {
   const names = links.split('\n').filter(Boolean).map((l) => l.split(':')[1]?.trim().split('@')[0]);
   const tables = (await run('nft', ['list', 'tables']).catch(() => ({ stdout: '' }))).stdout;
   const left = names.filter((n) => ours.has(n));
-  if (tables.split('\n').some((l) => l.trim() === `table ip ${table}`)) left.push(`nft table ${table}`);
+  if (tables.split('\n').some((l) => l.trim() === `table inet ${table}`)) left.push(`nft table ${table}`);
   return left;
 }
 

@@ -187,6 +187,7 @@ function connectOptions(c: Container, cfg: Partial<EndpointSettings>) {
     domainname: rc.Domainname || undefined,
     aliases: cfg.Aliases ?? undefined,
     ipv4: cfg.IPAMConfig?.IPv4Address || undefined,
+    ipv6: cfg.IPAMConfig?.IPv6Address || undefined,
     macAddress: cfg.MacAddress || undefined,
     driverOpts: cfg.DriverOpts ?? null,
   };
@@ -313,8 +314,9 @@ export function networkSettingsView(d: Daemon, c: Container, forList: boolean): 
     Bridge: '', SandboxID: live ? c.id : '', SandboxKey: live?.SandboxKey ?? '', Ports: ports,
     HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
     SecondaryIPAddresses: null, SecondaryIPv6Addresses: null,
-    EndpointID: br?.EndpointID ?? '', Gateway: br?.Gateway ?? '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
-    IPAddress: br?.IPAddress ?? '', IPPrefixLen: br?.IPPrefixLen ?? 0, IPv6Gateway: '', MacAddress: br?.MacAddress ?? '',
+    EndpointID: br?.EndpointID ?? '', Gateway: br?.Gateway ?? '',
+    GlobalIPv6Address: br?.GlobalIPv6Address ?? '', GlobalIPv6PrefixLen: br?.GlobalIPv6PrefixLen ?? 0,
+    IPAddress: br?.IPAddress ?? '', IPPrefixLen: br?.IPPrefixLen ?? 0, IPv6Gateway: br?.IPv6Gateway ?? '', MacAddress: br?.MacAddress ?? '',
     Networks: networks,
   };
 }

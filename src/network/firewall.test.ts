@@ -14,8 +14,8 @@ const ports = [
 
 test('renderRuleset: NAT, published ports, isolation, internal networks', () => {
   const r = renderRuleset('berth', nets, ports);
-  assert.match(r, /^table ip berth \{/);
-  assert.match(r, /iifname != "bt-a" tcp dport 8080 dnat to 10\.213\.1\.2:80/);
+  assert.match(r, /^table inet berth \{/);
+  assert.match(r, /iifname != "bt-a" tcp dport 8080 dnat ip to 10\.213\.1\.2:80/);
   // Loopback bindings are the proxy's alone.
   assert.doesNotMatch(r, /dport 5353 dnat/);
   assert.match(r, /ip saddr 10\.213\.1\.0\/24 oifname != "bt-a" masquerade/);

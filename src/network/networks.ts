@@ -6,8 +6,9 @@ import { conflict, forbidden, invalidParameter, notFound } from '../pkg/errors.j
 import { generateID } from '../pkg/stringid.js';
 import { canonical, formatIPv4, formatPrefix, overlaps, parseCIDR, parseIPv4, type Prefix } from './ip.js';
 import {
-  AddressPool, choosePool, DEFAULT_ADDRESS_POOLS, errPoolOverlap, parseBip, validateIPAMConfig,
+  AddressPool, choosePool, DEFAULT_ADDRESS_POOLS, errPoolOverlap, ipamConfigErrors, parseBip,
 } from './ipam.js';
+import { ipamConfigErrors6, newPool6 } from './ipam6.js';
 import { deleteLink, hostRoutes, linkExists } from './netlink.js';
 import {
   OPT_BRIDGE_NAME, OPT_DEFAULT_BRIDGE, OPT_HOST_BINDING, OPT_ICC, OPT_MASQ, OPT_MTU,
@@ -101,16 +102,17 @@ export async function newBridgeNetwork(
   if (req.Scope && req.Scope !== 'local') throw forbidden('cannot create a swarm scoped network when swarm is not active');
   if (req.ConfigOnly || req.ConfigFrom?.Network) throw invalidParameter('config-only networks are not supported');
   if (req.Ingress) throw forbidden('Ingress network can only be global scope network');
-  if (req.EnableIPv6) throw invalidParameter('IPv6 networks are not supported by Berth');
-  if (req.EnableIPv4 === false) throw invalidParameter('IPv4 cannot be disabled: Berth networks are IPv4-only');
+  if (req.EnableIPv4 === false) throw invalidParameter('IPv4 cannot be disabled: Berth networks always have IPv4');
+  const enableIPv6 = req.EnableIPv6 === true;
   const ipamDriver = req.IPAM?.Driver || 'default';
   if (ipamDriver !== 'default') throw notFound(`plugin "${ipamDriver}" not found`);
   const cfgs = (req.IPAM?.Config ?? []).filter((c) => c && (c.Subnet || c.Gateway || c.IPRange || c.AuxiliaryAddresses));
-  if (cfgs.some((c) => (c.Subnet ?? '').includes(':') || (c.Gateway ?? '').includes(':'))) {
-    throw invalidParameter('IPv6 networks are not supported by Berth');
-  }
-  validateIPAMConfig(cfgs);
-  if (cfgs.length > 1) throw forbidden(`bridge driver doesn't support multiple subnets`);
+  // As dockerd: a config's family is its subnet's (IPv4 without one); IPv6 ones count only with EnableIPv6.
+  const v4 = cfgs.filter((c) => !(c.Subnet ?? '').includes(':'));
+  const v6 = enableIPv6 ? cfgs.filter((c) => (c.Subnet ?? '').includes(':')) : [];
+  const errs = [...ipamConfigErrors(v4), ...v6.flatMap((c) => ipamConfigErrors6(c))];
+  if (errs.length) throw invalidParameter(`invalid network config:\n${errs.join('\n')}`);
+  if (v4.length > 1 || v6.length > 1) throw forbidden(`bridge driver doesn't support multiple subnets`);
 
   const options: Record<string, string> = { ...(req.Options ?? {}) };
   const id = generateID();
@@ -146,7 +148,7 @@ export async function newBridgeNetwork(
 
   // The subnet: the user's (not overlapping any other network) or one carved from the pools.
   let subnet: Prefix;
-  const cfg = cfgs[0];
+  const cfg = v4[0];
   if (cfg?.Subnet) {
     subnet = canonical(parseCIDR(cfg.Subnet)!);
     if (store.state.networks.some((n) => n.pool && overlaps(canonical(parseCIDR(n.pool.subnet)!), subnet))) throw errPoolOverlap();
@@ -154,11 +156,12 @@ export async function newBridgeNetwork(
     subnet = await autoSubnet(store, opts);
   }
   const pool = AddressPool.create({ subnet, gateway: cfg?.Gateway, ipRange: cfg?.IPRange, aux: cfg?.AuxiliaryAddresses });
+  const pool6 = enableIPv6 ? newPool6(v6[0], store.state.networks.map((n) => n.pool6)).state : undefined;
   return {
     id, name, created: new Date().toISOString(), driver: 'bridge', predefined: false,
     internal: req.Internal ?? false, attachable: req.Attachable ?? false,
     labels: { ...(req.Labels ?? {}) }, options, ipamOptions: req.IPAM?.Options ?? null,
     ipamUser: cfgs.map((c) => ({ ...c })),
-    bridge, mtu, icc, masquerade, hostBindingIp, pool: pool.state,
+    bridge, mtu, icc, masquerade, hostBindingIp, pool: pool.state, pool6,
   };
 }
