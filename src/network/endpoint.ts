@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { invalidParameter } from '../pkg/errors.js';
 import { generateID, truncateID } from '../pkg/stringid.js';
 import { canonical, contains, parseCIDR, parseIPv4 } from './ip.js';
-import { canonical6, contains6, parseCIDR6, parseIPv6 } from './ip6.js';
+import { canonical6, contains6, normalizeIPv6, parseCIDR6, parseIPv6 } from './ip6.js';
 import { portRequests, type PortRequest } from './portspec.js';
 import { isUserDefined, type EndpointRecord, type LinkSpec, type NetworkRecord } from './store.js';
 import type { PortMap, PortSet } from '../api/types/network.js';
@@ -74,7 +74,7 @@ export function newEndpoint(n: NetworkRecord, siblings: EndpointRecord[], contai
     ifname: nextIfname(siblings), hostVeth: `veth${randomBytes(4).toString('hex').slice(0, 7)}`,
     mac: (opts.macAddress || randomMac()).toLowerCase(), ip: '',
     staticIp: opts.ipv4 || undefined,
-    staticIp6: opts.ipv6 || undefined,
+    staticIp6: opts.ipv6 ? normalizeIPv6(opts.ipv6) ?? opts.ipv6 : undefined,
     aliases: [...(opts.aliases ?? [])],
     dnsNames: isUserDefined(n) ? [...new Set([opts.name, ...(opts.aliases ?? []), truncateID(containerId), opts.hostname].filter(Boolean))] : [],
     exposed: Object.keys({ ...(opts.exposedPorts ?? {}), ...(opts.portBindings ?? {}) }).map(normPortKey),

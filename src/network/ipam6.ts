@@ -20,10 +20,17 @@ export function chooseULA64(inUse: Prefix6[]): Prefix6 {
 }
 
 /** dockerd's validateIpamConfig for the IPv6 entries (errors collected as it does). */
-export function ipamConfigErrors6(cfg: IPAMConfig): string[] {
+export function ipamConfigErrors6(user: IPAMConfig): string[] {
   const errs: string[] = [];
-  const subnet = cfg.Subnet ? parseCIDR6(cfg.Subnet) : undefined;
-  if (cfg.Subnet && !subnet) return [`invalid subnet ${cfg.Subnet}: invalid CIDR address: ${cfg.Subnet}`];
+  const subnet = user.Subnet ? parseCIDR6(user.Subnet) : undefined;
+  if (user.Subnet && !subnet) return [`invalid subnet ${user.Subnet}: invalid CIDR address: ${user.Subnet}`];
+  // dockerd's messages show the addresses as parsed (RFC 5952 text).
+  const text = (a: string | undefined): string | undefined => (a ? normalizeIPv6(a) ?? a : a);
+  const cfg: IPAMConfig = {
+    ...user,
+    Subnet: subnet ? `${formatIPv6(subnet.ip)}/${subnet.bits}` : undefined,
+    Gateway: text(user.Gateway),
+  };
   const net = subnet ? canonical6(subnet) : undefined;
   if (subnet && net && net.addr !== subnet.ip) errs.push(`invalid subnet ${cfg.Subnet}: it should be ${formatPrefix6(net)}`);
   if (cfg.IPRange) {
