@@ -36,9 +36,8 @@ function networkResource(ctl: NetworkController, n: NetworkRecord, withContainer
     return c;
   };
   if (n.pool) config.push(withUser(n.pool, n.ipamUser.find((c) => !isV6(c)) ?? {}));
+  // Without IPv6 an IPv6 config the user gave is not shown: dockerd lists allocated pools only.
   if (n.pool6) config.push(withUser(n.pool6, n.ipamUser.find(isV6) ?? {}));
-  // Without IPv6, dockerd keeps an IPv6 config it was given but allocates nothing from it.
-  else config.push(...n.ipamUser.filter(isV6).map((c) => ({ ...c })));
   return {
     Name: n.name, Id: n.id, Created: n.created, Scope: 'local', Driver: n.driver,
     EnableIPv4: n.driver === 'bridge', EnableIPv6: !!n.pool6,
