@@ -128,3 +128,21 @@ test("IPv6 errors and edge cases, as dockerd's", async () => {
   await dockerOk(d(), ['rm', '-f', 'holder']);
   for (const n of ['first6', 'only4', 'quiet6']) await dockerOk(d(), ['network', 'rm', n]);
 });
+
+test('berthd restart: a running container keeps its IPv6 address, route and name', async () => {
+  await dockerOk(d(), ['network', 'create', '--ipv6', '--subnet', `${ula}:6::/64`, 'keep6']);
+  await dockerOk(d(), ['run', '-d', '--name', 'kept', '--network', 'keep6', '--ip6', `${ula}:6::30`, 'busybox', 'sleep', '600']);
+  await dockerOk(d(), ['run', '-d', '--name', 'peer', '--network', 'keep6', 'busybox', 'sleep', '600']);
+  await d().restart();
+  assert.equal(await inspectField(d(), 'kept', '{{.NetworkSettings.Networks.keep6.GlobalIPv6Address}}'), `${ula}:6::30`);
+  // The address is still the container's: IPAM did not forget it.
+  await dockerFails(d(), ['run', '--rm', '--network', 'keep6', '--ip6', `${ula}:6::30`, 'busybox', 'true'], 125, 'Address already in use');
+  // The bridge has its gateway again, the embedded DNS answers AAAA, and the peer reaches kept by name.
+  const out = await dockerOut(d(), ['exec', 'peer', 'sh', '-c',
+    `ping -6 -c1 -W5 ${ula}:6::1 >/dev/null && echo GW-OK; nslookup -type=AAAA kept 127.0.0.11; ping -6 -c1 -W5 kept >/dev/null && echo NAME-OK`]);
+  assert.ok(out.includes('GW-OK'), out);
+  assert.ok(out.includes(`${ula}:6::30`), out);
+  assert.ok(out.includes('NAME-OK'), out);
+  await dockerOk(d(), ['rm', '-f', 'kept', 'peer']);
+  await dockerOk(d(), ['network', 'rm', 'keep6']);
+});
