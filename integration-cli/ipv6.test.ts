@@ -146,3 +146,30 @@ test('berthd restart: a running container keeps its IPv6 address, route and name
   await dockerOk(d(), ['rm', '-f', 'kept', 'peer']);
   await dockerOk(d(), ['network', 'rm', 'keep6']);
 });
+
+test('berthd --ipv6 --fixed-cidr-v6: the default bridge has IPv6, and host-gateway its IPv6 gateway too', async () => {
+  const d6 = await startDaemon({ config: { ipv6: true, 'fixed-cidr-v6': `${ula}:7::/64` } });
+  try {
+    await importBusybox(d6);
+    const bridge = JSON.parse(await dockerOut(d6, ['network', 'inspect', 'bridge']))[0] as NetworkInspect;
+    assert.equal(bridge.EnableIPv6, true);
+    assert.deepEqual(bridge.IPAM.Config[1], { Subnet: `${ula}:7::/64`, Gateway: `${ula}:7::1` });
+    const gw4 = bridge.IPAM.Config[0].Gateway;
+    await dockerOk(d6, ['run', '-d', '--name', 'dual', '--add-host', 'hgw:host-gateway', 'busybox', 'sleep', '300']);
+    const v6 = await inspectField(d6, 'dual', '{{.NetworkSettings.GlobalIPv6Address}}');
+    assert.equal(v6, `${ula}:7::2`);
+    assert.equal(await inspectField(d6, 'dual', '{{.NetworkSettings.IPv6Gateway}}'), `${ula}:7::1`);
+    assert.equal(await inspectField(d6, 'dual', '{{.NetworkSettings.GlobalIPv6PrefixLen}}'), '64');
+    const out = await dockerOut(d6, ['exec', 'dual', 'sh', '-c', `cat /etc/hosts; ip -6 route; ping -6 -c1 -W5 ${ula}:7::1 >/dev/null && echo GW-OK`]);
+    assert.ok(out.split('\n').includes(`${gw4}\thgw`), out);
+    assert.ok(out.split('\n').includes(`${ula}:7::1\thgw`), out);
+    assert.match(out, new RegExp(`default via ${ula}:7::1 dev eth0`), out);
+    assert.ok(out.includes('GW-OK'), out);
+    // --ip6 stays a user-defined networks' option, as in dockerd.
+    await dockerFails(d6, ['run', '--rm', '--ip6', `${ula}:7::99`, 'busybox', 'true'], 125,
+      'user-specified IP address is supported on user-defined networks only');
+    await dockerOk(d6, ['rm', '-f', 'dual']);
+  } finally {
+    await d6.cleanup();
+  }
+});

@@ -20,7 +20,7 @@ import type { Daemon } from './daemon.js';
 /** berthd's networking settings (flags / daemon.json, dockerd's names), as the controller takes them. */
 export type NetworkDaemonOptions = Pick<
   NetworkControllerOptions,
-  'bridgeName' | 'bip' | 'defaultAddressPools' | 'ipMasq' | 'iptables' | 'icc' | 'mtu' | 'firewallTable'
+  'bridgeName' | 'bip' | 'defaultAddressPools' | 'ipMasq' | 'iptables' | 'icc' | 'mtu' | 'firewallTable' | 'ipv6' | 'fixedCidrV6'
 > & {
   /** The daemon's `dns`, `dns-search`, `dns-opts`: each applies to containers that do not set their own. */
   dns?: ResolvOverrides;
@@ -43,6 +43,8 @@ export async function openNetworks(d: Daemon, o: NetworkDaemonOptions): Promise<
     iptables: o.iptables,
     icc: o.icc,
     mtu: o.mtu,
+    ipv6: o.ipv6,
+    fixedCidrV6: o.fixedCidrV6,
     firewallTable: o.firewallTable,
     onEvent: (action, id, attrs) => d.events.publish({ Type: 'network', Action: action, Actor: { ID: id, Attributes: attrs } }),
   });

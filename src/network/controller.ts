@@ -109,7 +109,7 @@ export class NetworkController {
   /** The default bridge's gateway addresses (IPv4, then IPv6 when it has it). */
   defaultGateways(): string[] {
     const br = this.store.state.networks.find((n) => n.name === 'bridge' && n.predefined);
-    return br?.pool ? [br.pool.gateway] : [];
+    return [br?.pool?.gateway, br?.pool6?.gateway].filter((g): g is string => !!g);
   }
 
   /** Resolves a name, ID or ID prefix to the network's ID and name (404 when there is none). */

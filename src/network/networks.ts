@@ -8,7 +8,8 @@ import { canonical, formatIPv4, formatPrefix, overlaps, parseCIDR, parseIPv4, ty
 import {
   AddressPool, choosePool, DEFAULT_ADDRESS_POOLS, errPoolOverlap, ipamConfigErrors, parseBip,
 } from './ipam.js';
-import { ipamConfigErrors6, newPool6 } from './ipam6.js';
+import { chooseULA64, ipamConfigErrors6, newPool6 } from './ipam6.js';
+import { canonical6, formatPrefix6, parseCIDR6 } from './ip6.js';
 import { deleteLink, hostRoutes, linkExists } from './netlink.js';
 import {
   OPT_BRIDGE_NAME, OPT_DEFAULT_BRIDGE, OPT_HOST_BINDING, OPT_ICC, OPT_MASQ, OPT_MTU,
@@ -47,6 +48,21 @@ async function defaultBridgeSubnet(
 }
 
 /**
+ * The default bridge's IPv6 subnet with --ipv6: --fixed-cidr-v6, else the unique local /64 it
+ * already has, else a new one (dockerd 27+ no longer needs --fixed-cidr-v6).
+ */
+function defaultBridgeSubnet6(store: NetworkStore, opts: NetworkControllerOptions, existing: NetworkRecord | undefined): { subnet: string } | undefined {
+  if (!opts.ipv6) return undefined;
+  if (opts.fixedCidrV6) {
+    const c = parseCIDR6(opts.fixedCidrV6);
+    if (!c) throw invalidParameter(`invalid fixed-cidr-v6: ${opts.fixedCidrV6} is not a valid IPv6 CIDR address`);
+    return { subnet: formatPrefix6(canonical6(c)) };
+  }
+  if (existing?.pool6) return { subnet: existing.pool6.subnet };
+  return { subnet: formatPrefix6(chooseULA64(store.state.networks.filter((n) => n.pool6).map((n) => canonical6(parseCIDR6(n.pool6!.subnet)!)))) };
+}
+
+/**
  * The predefined networks exist: `bridge` (made again when its settings changed and no container
  * is on it), `host` and `none`.
  */
@@ -55,7 +71,9 @@ export async function ensurePredefined(store: NetworkStore, opts: NetworkControl
   const bridgeName = opts.bridgeName ?? 'berth0';
   let br = store.state.networks.find((n) => n.name === 'bridge' && n.predefined);
   const desired = await defaultBridgeSubnet(store, opts, br);
-  if (br && (br.bridge !== bridgeName || br.pool?.subnet !== formatPrefix(desired.subnet) || br.pool?.gateway !== desired.gateway)) {
+  const desired6 = defaultBridgeSubnet6(store, opts, br);
+  if (br && (br.bridge !== bridgeName || br.pool?.subnet !== formatPrefix(desired.subnet) || br.pool?.gateway !== desired.gateway ||
+    br.pool6?.subnet !== desired6?.subnet)) {
     if (store.endpointsOf(br.id).length === 0) {
       await deleteLink(br.bridge!).catch(() => undefined);
       store.state.networks = store.state.networks.filter((n) => n !== br);
@@ -77,6 +95,7 @@ export async function ensurePredefined(store: NetworkStore, opts: NetworkControl
       },
       ipamOptions: null, ipamUser: [], bridge: bridgeName, mtu, icc, masquerade: masq, hostBindingIp: '0.0.0.0',
       pool: AddressPool.create({ subnet: desired.subnet, gateway: desired.gateway }).state,
+      pool6: desired6 ? newPool6({ Subnet: desired6.subnet }, store.state.networks.map((n) => n.pool6)).state : undefined,
     });
   }
   for (const [name, driver] of [['host', 'host'], ['none', 'null']] as const) {

@@ -46,6 +46,8 @@ const program = new Command('berthd')
   .addOption(new Option('--iptables [bool]', "Enable Berth's firewall rules (nftables)").argParser(parseBoolFlag))
   .addOption(new Option('--icc [bool]', 'Enable inter-container communication on the default bridge').argParser(parseBoolFlag))
   .addOption(new Option('--mtu <n>', 'Set the containers network MTU').argParser((v) => Number(v)))
+  .addOption(new Option('--ipv6 [bool]', 'Enable IPv6 networking on the default bridge').argParser(parseBoolFlag))
+  .addOption(new Option('--fixed-cidr-v6 <cidr>', 'IPv6 subnet for the default bridge network'))
   .addOption(new Option('--dns <ip>', 'DNS server to use').argParser(collect))
   .addOption(new Option('--dns-opt <opt>', 'DNS options to use').argParser(collect))
   .addOption(new Option('--dns-search <domain>', 'DNS search domains to use').argParser(collect))
@@ -146,6 +148,8 @@ async function main(): Promise<void> {
       iptables: cfg.iptables,
       icc: cfg.icc,
       mtu: cfg.mtu,
+      ipv6: cfg.ipv6,
+      fixedCidrV6: cfg['fixed-cidr-v6'],
       dns: { dns: cfg.dns ?? [], dnsSearch: cfg['dns-search'] ?? [], dnsOptions: cfg['dns-opts'] ?? [] },
       hostGatewayIps: cfg['host-gateway-ips'] ?? [],
       firewallTable: cfg['firewall-table'],

@@ -19,6 +19,9 @@ export interface DaemonConfig {
   iptables?: boolean;
   icc?: boolean;
   mtu?: number;
+  /** IPv6 on the default bridge, with the subnet of `fixed-cidr-v6` (or a unique local /64). */
+  ipv6?: boolean;
+  'fixed-cidr-v6'?: string;
   /** DNS servers, search domains and resolver options of containers (dockerd's `dns`, `dns-search`, `dns-opts`). */
   dns?: string[];
   'dns-search'?: string[];
@@ -65,6 +68,8 @@ const flagToKey: Record<string, keyof DaemonConfig> = {
   iptables: 'iptables',
   icc: 'icc',
   mtu: 'mtu',
+  ipv6: 'ipv6',
+  fixedCidrV6: 'fixed-cidr-v6',
   dns: 'dns',
   dnsSearch: 'dns-search',
   dnsOpt: 'dns-opts',
