@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import http from 'node:http';
 import net from 'node:net';
 import { readFile } from 'node:fs/promises';
+import { randomInt } from 'node:crypto';
 import { startDaemon, type Daemon } from '../integration/harness.js';
 import { importBusybox } from '../integration/fixtures.js';
 import { dockerFails, dockerOk, dockerOut, inspectField, waitUntil } from './helpers.js';
@@ -41,7 +42,7 @@ async function leftovers(table: string): Promise<string[]> {
   const names = links.split('\n').filter(Boolean).map((l) => l.split(':')[1]?.trim().split('@')[0]);
   const tables = (await run('nft', ['list', 'tables']).catch(() => ({ stdout: '' }))).stdout;
   const left = names.filter((n) => ours.has(n));
-  if (tables.split('\n').some((l) => l.trim() === `table ip ${table}`)) left.push(`nft table ${table}`);
+  if (tables.split('\n').some((l) => l.trim() === `table inet ${table}`)) left.push(`nft table ${table}`);
   return left;
 }
 
@@ -73,8 +74,9 @@ stub.on('message', (msg, rinfo) => {
   const answer = Buffer.from([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, ...STUB_ANSWER.split('.').map(Number)]);
   stub.send(Buffer.concat([header, msg.subarray(12, qEnd), qtype === 1 ? answer : Buffer.alloc(0)]), rinfo.port, rinfo.address);
 });
-await new Promise<void>((resolve) => stub.bind(0, '127.0.0.1', resolve));
-const stubPort = stub.address().port;
+// On port 53 of an address of its own in 127/8: the daemon's `dns` setting takes addresses only, as dockerd's.
+const stubIp = `127.53.${randomInt(1, 255)}.${randomInt(1, 255)}`;
+await new Promise<void>((resolve) => stub.bind(53, stubIp, resolve));
 
 // --- the daemon ----------------------------------------------------------------------------------
 
@@ -88,7 +90,7 @@ const d = (): Daemon => {
 
 before(async () => {
   hostBefore = await hostNetState();
-  daemon = await startDaemon({ config: { dns: [`127.0.0.1:${stubPort}`] } });
+  daemon = await startDaemon({ config: { dns: [stubIp] } });
   await importBusybox(daemon);
 });
 
@@ -180,6 +182,14 @@ t('default bridge: an address from the bridge, the gateway, hosts entry, inspect
   await dockerOk(d(), ['exec', 'b1', 'ping', '-c1', '-W2', gw]);
   assert.equal(await dockerOut(d(), ['ps', '--filter', 'network=bridge', '--format', '{{.Names}}']), 'b1');
   await dockerOk(d(), ['rm', '-f', 'b1']);
+});
+
+t('--add-host name:host-gateway is the default bridge gateway when the daemon sets no host-gateway-ip', async () => {
+  const gw = JSON.parse(await dockerOut(d(), ['network', 'inspect', 'bridge']))[0].IPAM.Config[0].Gateway as string;
+  for (const args of [[], ['--network', 'host']]) {
+    const hosts = await dockerOut(d(), ['run', '--rm', ...args, '--add-host', 'host.docker.internal:host-gateway', 'busybox', 'cat', '/etc/hosts']);
+    assert.ok(hosts.split('\n').includes(`${gw}\thost.docker.internal`), hosts);
+  }
 });
 
 t('user-defined network: names, aliases and the embedded DNS (forwarding to the stub)', async () => {

@@ -504,5 +504,5 @@ async function removeNetworking(dataRoot: string, table: string): Promise<void> 
   for (const n of state?.networks ?? []) {
     if (n.bridge) await run('ip', ['link', 'del', n.bridge]).catch(() => undefined);
   }
-  await run('nft', ['delete', 'table', 'ip', table]).catch(() => undefined);
+  for (const family of ['ip', 'inet']) await run('nft', ['delete', 'table', family, table]).catch(() => undefined);
 }

@@ -15,13 +15,13 @@ import { validateCapabilities } from '../oci/caps.js';
 import { parseSecurityOpt } from '../oci/security.js';
 import { defaultMaskedPaths, defaultReadonlyPaths } from '../oci/spec.js';
 import { mergeImageConfig } from './config.js';
-import { writeNetworkFiles } from './netfiles.js';
+import { validateExtraHost, writeNetworkFiles } from './netfiles.js';
 import type { Daemon } from './daemon.js';
 import { containerLogPath } from './logdriver.js';
 import { validateHealthConfig } from './health.js';
 import { adaptResources, normalizeCreateResources, verifyHostConfigResources } from './resources.js';
 import { mergeLogConfig } from '../logger/drivers.js';
-import { configureNetworks } from './network.js';
+import { configureNetworks, containerDns, hostGatewayIps } from './network.js';
 import type { EndpointSettings } from '../api/types/network.js';
 import { abandonMountPoints, createMountPoints } from './mounts.js';
 import { mountPointsRecord } from '../volume/mounts.js';
@@ -44,6 +44,7 @@ export function validateHostConfig(h: HostConfig): void {
     throw invalidParameter(`can't create 'AutoRemove' container with restart policy`);
   }
   validateCapabilities(h.CapAdd ?? [], h.CapDrop ?? []);
+  for (const extra of h.ExtraHosts ?? []) validateExtraHost(extra);
   // An unknown network is not an error at create: dockerd creates the container and fails its
   // start with "network X not found" (a 404 here would make the CLI try to pull the image).
   if (h.ShmSize < 0) throw invalidParameter('SHM size can not be less than 0');
@@ -114,7 +115,7 @@ export async function createContainer(
     await d.images.createRWLayer(id, image.id);
     points = await createMountPoints(d, id, config, hostConfig, opts.version);
     c.record.MountPoints = mountPointsRecord(points);
-    await writeNetworkFiles(c);
+    await writeNetworkFiles(c, containerDns(d, c), hostGatewayIps(d));
     await c.save();
     d.containers.add(c);
     d.containerEvent(c, 'create');

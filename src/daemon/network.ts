@@ -8,19 +8,25 @@ import { NetworkController } from '../network/controller.js';
 import type { NetworkControllerOptions } from '../network/options.js';
 import { readHostResolvConf } from '../network/resolver.js';
 import type { LinkSpec } from '../network/store.js';
+import type { ResolvOverrides } from '../network/resolvconf.js';
 import { validatePortBindings } from '../network/portspec.js';
 import type { EndpointSettings, PortMap } from '../api/types/network.js';
 import { conflict, forbidden, invalidParameter, isKind, notFound } from '../pkg/errors.js';
 import { writeFileAtomic } from '../pkg/atomicfile.js';
-import { defaultHosts } from './netfiles.js';
+import { defaultHosts, extraHostsLines } from './netfiles.js';
 import { containerNetworks } from './networkviews.js';
 import type { Daemon } from './daemon.js';
 
 /** berthd's networking settings (flags / daemon.json, dockerd's names), as the controller takes them. */
 export type NetworkDaemonOptions = Pick<
   NetworkControllerOptions,
-  'bridgeName' | 'bip' | 'defaultAddressPools' | 'ipMasq' | 'iptables' | 'icc' | 'mtu' | 'firewallTable' | 'dnsUpstreams'
->;
+  'bridgeName' | 'bip' | 'defaultAddressPools' | 'ipMasq' | 'iptables' | 'icc' | 'mtu' | 'firewallTable' | 'ipv6' | 'fixedCidrV6'
+> & {
+  /** The daemon's `dns`, `dns-search`, `dns-opts`: each applies to containers that do not set their own. */
+  dns?: ResolvOverrides;
+  /** `host-gateway-ips`: what `--add-host name:host-gateway` resolves to (default: the default bridge's gateways). */
+  hostGatewayIps?: string[];
+};
 
 /** A container's configured networks (dockerd keeps them in NetworkSettings.Networks). */
 export type ConfiguredNetworks = Record<string, Partial<EndpointSettings>>;
@@ -37,8 +43,9 @@ export async function openNetworks(d: Daemon, o: NetworkDaemonOptions): Promise<
     iptables: o.iptables,
     icc: o.icc,
     mtu: o.mtu,
+    ipv6: o.ipv6,
+    fixedCidrV6: o.fixedCidrV6,
     firewallTable: o.firewallTable,
-    dnsUpstreams: o.dnsUpstreams?.length ? o.dnsUpstreams : undefined,
     onEvent: (action, id, attrs) => d.events.publish({ Type: 'network', Action: action, Actor: { ID: id, Attributes: attrs } }),
   });
 }
@@ -85,6 +92,31 @@ export function configureNetworks(
     throw invalidParameter(`conflicting options: cannot attach both user-defined and non-user-defined network-modes`);
   }
   c.record.NetworkSettings = { SandboxKey: '', Networks: nets };
+}
+
+/**
+ * A container's DNS settings, as dockerd's buildSandboxOptions picks them: its own servers, search
+ * domains and options where it has them, the daemon's for each it has not.
+ */
+export function containerDns(d: Daemon, c: Container): ResolvOverrides {
+  const h = c.hostConfig;
+  const daemon = d.opts.network?.dns ?? {};
+  const pick = (own: string[] | null | undefined, def: string[] | undefined): string[] => (own?.length ? own : def ?? []);
+  return {
+    dns: pick(h.Dns, daemon.dns),
+    dnsSearch: pick(h.DnsSearch, daemon.dnsSearch),
+    dnsOptions: pick(h.DnsOptions, daemon.dnsOptions),
+  };
+}
+
+/**
+ * What `--add-host name:host-gateway` stands for: the daemon's host-gateway-ips, else the default
+ * bridge's gateway addresses (dockerd's setHostGatewayIP).
+ */
+export function hostGatewayIps(d: Daemon): string[] {
+  const configured = d.opts.network?.hostGatewayIps ?? [];
+  if (configured.length) return configured;
+  return d.networks?.defaultGateways() ?? [];
 }
 
 /** The user-given part of an endpoint's settings. */
@@ -157,6 +189,7 @@ function connectOptions(c: Container, cfg: Partial<EndpointSettings>) {
     domainname: rc.Domainname || undefined,
     aliases: cfg.Aliases ?? undefined,
     ipv4: cfg.IPAMConfig?.IPv4Address || undefined,
+    ipv6: cfg.IPAMConfig?.IPv6Address || undefined,
     macAddress: cfg.MacAddress || undefined,
     driverOpts: cfg.DriverOpts ?? null,
   };
@@ -192,9 +225,7 @@ export async function setupNetworking(d: Daemon, c: Container): Promise<NetworkO
   const { netnsPath } = await d.networks.createSandbox(c.id, {
     hostname: cfg.Hostname,
     domainname: cfg.Domainname || undefined,
-    dns: h.Dns ?? [],
-    dnsSearch: h.DnsSearch ?? [],
-    dnsOptions: h.DnsOptions ?? [],
+    ...containerDns(d, c),
   }, h.UsernsMode === 'host' ? undefined : d.opts.idMap);
   try {
     const primary = d.networks.resolve(mode).id;
@@ -227,10 +258,7 @@ export async function setupNetworking(d: Daemon, c: Container): Promise<NetworkO
 export async function writeNetworkFilesFor(d: Daemon, c: Container): Promise<void> {
   const h = c.hostConfig;
   let hosts = defaultHosts.join('\n') + '\n';
-  for (const extra of h.ExtraHosts ?? []) {
-    const i = extra.indexOf(':');
-    if (i > 0) hosts += `${extra.slice(i + 1)}\t${extra.slice(0, i)}\n`;
-  }
+  for (const line of extraHostsLines(h.ExtraHosts, hostGatewayIps(d))) hosts += `${line}\n`;
   for (const line of d.networks.hostsEntries(c.id)) hosts += `${line}\n`;
   // A running container has these files bind-mounted: a rename would leave it the old inode,
   // so they change in place (as dockerd's etchosts does); before a start, atomically.
@@ -288,8 +316,9 @@ export function networkSettingsView(d: Daemon, c: Container, forList: boolean): 
     Bridge: '', SandboxID: live ? c.id : '', SandboxKey: live?.SandboxKey ?? '', Ports: ports,
     HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
     SecondaryIPAddresses: null, SecondaryIPv6Addresses: null,
-    EndpointID: br?.EndpointID ?? '', Gateway: br?.Gateway ?? '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
-    IPAddress: br?.IPAddress ?? '', IPPrefixLen: br?.IPPrefixLen ?? 0, IPv6Gateway: '', MacAddress: br?.MacAddress ?? '',
+    EndpointID: br?.EndpointID ?? '', Gateway: br?.Gateway ?? '',
+    GlobalIPv6Address: br?.GlobalIPv6Address ?? '', GlobalIPv6PrefixLen: br?.GlobalIPv6PrefixLen ?? 0,
+    IPAddress: br?.IPAddress ?? '', IPPrefixLen: br?.IPPrefixLen ?? 0, IPv6Gateway: br?.IPv6Gateway ?? '', MacAddress: br?.MacAddress ?? '',
     Networks: networks,
   };
 }

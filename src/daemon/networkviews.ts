@@ -6,7 +6,8 @@ import { matchLabelFilters } from '../pkg/labels.js';
 import { parseTimestamp } from '../pkg/timeutil.js';
 import { matchKVList, validateFilters, type Filters } from '../api/types/filters.js';
 import type { NetworkController } from '../network/controller.js';
-import { AddressPool } from '../network/ipam.js';
+import { AddressPool, type AddressPoolState } from '../network/ipam.js';
+import { AddressPool6 } from '../network/ipam6.js';
 import { parseBool } from '../network/networks.js';
 import type { EndpointRecord, NetworkRecord } from '../network/store.js';
 import type {
@@ -20,22 +21,26 @@ function networkResource(ctl: NetworkController, n: NetworkRecord, withContainer
     for (const e of ctl.endpointsOf(n.id)) {
       containers[e.containerId] = {
         Name: e.name, EndpointID: e.id, MacAddress: e.mac,
-        IPv4Address: `${e.ip}/${new AddressPool(n.pool!).prefixLen}`, IPv6Address: '',
+        IPv4Address: `${e.ip}/${new AddressPool(n.pool!).prefixLen}`,
+        IPv6Address: e.ip6 && n.pool6 ? `${e.ip6}/${new AddressPool6(n.pool6).prefixLen}` : '',
       };
     }
   }
   const config: IPAMConfig[] = [];
-  if (n.pool) {
-    const user = n.ipamUser[0] ?? {};
-    const c: IPAMConfig = { Subnet: n.pool.subnet };
+  const isV6 = (c: IPAMConfig): boolean => (c.Subnet ?? '').includes(':');
+  const withUser = (pool: AddressPoolState, user: IPAMConfig): IPAMConfig => {
+    const c: IPAMConfig = { Subnet: pool.subnet };
     if (user.IPRange) c.IPRange = user.IPRange;
-    c.Gateway = n.pool.gateway;
+    c.Gateway = pool.gateway;
     if (user.AuxiliaryAddresses && Object.keys(user.AuxiliaryAddresses).length) c.AuxiliaryAddresses = user.AuxiliaryAddresses;
-    config.push(c);
-  }
+    return c;
+  };
+  if (n.pool) config.push(withUser(n.pool, n.ipamUser.find((c) => !isV6(c)) ?? {}));
+  // Without IPv6 an IPv6 config the user gave is not shown: dockerd lists allocated pools only.
+  if (n.pool6) config.push(withUser(n.pool6, n.ipamUser.find(isV6) ?? {}));
   return {
     Name: n.name, Id: n.id, Created: n.created, Scope: 'local', Driver: n.driver,
-    EnableIPv4: n.driver === 'bridge', EnableIPv6: false,
+    EnableIPv4: n.driver === 'bridge', EnableIPv6: !!n.pool6,
     IPAM: { Driver: 'default', Options: n.ipamOptions, Config: config },
     Internal: n.internal, Attachable: n.attachable, Ingress: false, ConfigFrom: { Network: '' }, ConfigOnly: false,
     Containers: containers, Options: { ...n.options }, Labels: { ...n.labels },
@@ -99,12 +104,16 @@ export async function pruneNetworks(ctl: NetworkController, filters: Filters = n
 function endpointSettings(n: NetworkRecord, ep: EndpointRecord): EndpointSettings {
   const pool = new AddressPool(n.pool!);
   return {
-    IPAMConfig: ep.staticIp ? { IPv4Address: ep.staticIp } : null,
+    IPAMConfig: ep.staticIp || ep.staticIp6
+      ? { ...(ep.staticIp ? { IPv4Address: ep.staticIp } : {}), ...(ep.staticIp6 ? { IPv6Address: ep.staticIp6 } : {}) }
+      : null,
     Links: ep.links.length ? ep.links.map((l) => `${l.name}:${l.alias}`) : null,
     Aliases: ep.aliases.length ? [...ep.aliases] : null,
     MacAddress: ep.mac, DriverOpts: null, GwPriority: 0,
     NetworkID: n.id, EndpointID: ep.id, Gateway: n.pool!.gateway, IPAddress: ep.ip, IPPrefixLen: pool.prefixLen,
-    IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
+    IPv6Gateway: ep.ip6 ? n.pool6?.gateway ?? '' : '',
+    GlobalIPv6Address: ep.ip6 ?? '',
+    GlobalIPv6PrefixLen: ep.ip6 && n.pool6 ? new AddressPool6(n.pool6).prefixLen : 0,
     DNSNames: ep.dnsNames.length ? [...ep.dnsNames] : null,
   };
 }

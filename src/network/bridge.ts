@@ -3,6 +3,7 @@
 // rendered from every bridge network and published port.
 import { randomBytes } from 'node:crypto';
 import { AddressPool } from './ipam.js';
+import { AddressPool6 } from './ipam6.js';
 import { Firewall, type FwNetwork, type FwPort } from './firewall.js';
 import { ipBatch, linkExists } from './netlink.js';
 import type { EndpointRecord, NetworkRecord, NetworkStore } from './store.js';
@@ -22,6 +23,8 @@ export async function ensureBridge(n: NetworkRecord): Promise<void> {
   if (!(await linkExists(br))) lines.push(`link add name ${br} mtu ${n.mtu ?? 1500} type bridge`);
   lines.push(`link set dev ${br} mtu ${n.mtu ?? 1500}`);
   lines.push(`addr replace ${n.pool!.gateway}/${pool.prefixLen} dev ${br}`);
+  // nodad: the gateway answers at once instead of after duplicate address detection.
+  if (n.pool6) lines.push(`addr replace ${n.pool6.gateway}/${new AddressPool6(n.pool6).prefixLen} dev ${br} nodad`);
   lines.push(`link set dev ${br} up`);
   await ipBatch(lines);
 }
@@ -51,13 +54,21 @@ export async function configureInterface(
     `addr add ${ep.ip}/${new AddressPool(n.pool!).prefixLen} dev ${ep.ifname}`,
     `link set dev ${ep.ifname} up`,
   ];
-  if (defaultRoute) lines.push(`route replace default via ${n.pool!.gateway} dev ${ep.ifname}`);
+  if (ep.ip6 && n.pool6) lines.push(`addr add ${ep.ip6}/${new AddressPool6(n.pool6).prefixLen} dev ${ep.ifname} nodad`);
+  if (defaultRoute) lines.push(...defaultRoutes(n, ep));
   await ipBatch(lines, netnsPath);
+}
+
+/** The default routes through a network's gateways: IPv4, and IPv6 when the network has it. */
+function defaultRoutes(n: NetworkRecord, ep: EndpointRecord): string[] {
+  const routes = [`route replace default via ${n.pool!.gateway} dev ${ep.ifname}`];
+  if (ep.ip6 && n.pool6) routes.push(`route replace ::/0 via ${n.pool6.gateway} dev ${ep.ifname}`);
+  return routes;
 }
 
 /** Moves the namespace's default route to another endpoint's network. */
 export async function moveDefaultRoute(n: NetworkRecord, ep: EndpointRecord, netnsPath: string): Promise<void> {
-  await ipBatch([`route replace default via ${n.pool!.gateway} dev ${ep.ifname}`], netnsPath);
+  await ipBatch(defaultRoutes(n, ep), netnsPath);
 }
 
 /** Renders Berth's firewall table from the whole state: isolation, NAT, and the published ports' DNAT. */

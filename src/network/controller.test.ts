@@ -133,7 +133,7 @@ describe('network controller on a real kernel', { skip }, () => {
     await ctl?.destroy().catch(() => undefined);
     stub?.close();
     // Belt and braces: whatever the controller may have missed.
-    await runCommand('nft', ['delete', 'table', 'ip', table]);
+    await runCommand('nft', ['delete', 'table', 'inet', table]);
     const links = (await runCommand('ip', ['-o', 'link', 'show'])).stdout;
     for (const m of links.matchAll(/^\d+: (bt-[0-9a-f]+)[:@]/gm)) await runCommand('ip', ['link', 'del', m[1]]);
     for (const f of await readdir(join(root, 'exec', 'netns')).catch(() => [] as string[])) {
@@ -151,7 +151,7 @@ describe('network controller on a real kernel', { skip }, () => {
     assert.match(br.IPAM.Config[0].Subnet!, /^10\.213\.\d+\.0\/24$/);
     assert.equal(inspectNetwork(ctl, 'none').Driver, 'null');
     assert.equal((await runCommand('ip', ['link', 'show', bridgeName])).code, 0);
-    assert.match((await runCommand('nft', ['list', 'table', 'ip', table])).stdout, /nat-postrouting/);
+    assert.match((await runCommand('nft', ['list', 'table', 'inet', table])).stdout, /nat-postrouting/);
   });
 
   it('creates user-defined networks and refuses bad ones with dockerd errors', async () => {

@@ -107,6 +107,12 @@ export class NetworkController {
     return this.store.sandbox(containerId);
   }
 
+  /** The default bridge's gateway addresses (IPv4, then IPv6 when it has it). */
+  defaultGateways(): string[] {
+    const br = this.store.state.networks.find((n) => n.name === 'bridge' && n.predefined);
+    return [br?.pool?.gateway, br?.pool6?.gateway].filter((g): g is string => !!g);
+  }
+
   /** Resolves a name, ID or ID prefix to the network's ID and name (404 when there is none). */
   resolve(idOrName: string): { id: string; name: string; driver: string; predefined: boolean } {
     const n = this.store.find(idOrName);

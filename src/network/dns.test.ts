@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { aRecord, buildResponse, encodeName, handleMessage, parseQuery, parseUpstream, TYPE_A, TYPE_AAAA } from './dns.js';
+import { aaaaRecord, aRecord, buildResponse, encodeName, handleMessage, parseQuery, parseUpstream, TYPE_A, TYPE_AAAA } from './dns.js';
+import { parseIPv6 } from './ip6.js';
 
 function query(name: string, qtype: number, id = 0x1234): Buffer {
   const h = Buffer.alloc(12);
@@ -51,4 +52,10 @@ test('parseUpstream', () => {
   assert.deepEqual(parseUpstream('127.0.0.1:5353'), { host: '127.0.0.1', port: 5353 });
   assert.deepEqual(parseUpstream('[::1]:5353'), { host: '::1', port: 5353 });
   assert.deepEqual(parseUpstream('::1'), { host: '::1', port: 53 });
+});
+
+test('aaaaRecord: the 16 bytes of the address, in network order', () => {
+  const a = aaaaRecord(parseIPv6('fd00:1::a:10')!);
+  assert.equal(a.type, TYPE_AAAA);
+  assert.equal(a.data.toString('hex'), 'fd0000010000000000000000000a0010');
 });

@@ -65,6 +65,12 @@ export function aRecord(ip: string): Answer {
   return { type: TYPE_A, data: Buffer.from(ip.split('.').map(Number)) };
 }
 
+export function aaaaRecord(ip6: bigint): Answer {
+  const data = Buffer.alloc(16);
+  for (let i = 0; i < 16; i++) data[i] = Number((ip6 >> BigInt((15 - i) * 8)) & 0xffn);
+  return { type: TYPE_AAAA, data };
+}
+
 export function ptrRecord(name: string): Answer {
   return { type: TYPE_PTR, data: encodeName(name) };
 }

@@ -14,8 +14,8 @@ const ports = [
 
 test('renderRuleset: NAT, published ports, isolation, internal networks', () => {
   const r = renderRuleset('berth', nets, ports);
-  assert.match(r, /^table ip berth \{/);
-  assert.match(r, /iifname != "bt-a" tcp dport 8080 dnat to 10\.213\.1\.2:80/);
+  assert.match(r, /^table inet berth \{/);
+  assert.match(r, /iifname != "bt-a" tcp dport 8080 dnat ip to 10\.213\.1\.2:80/);
   // Loopback bindings are the proxy's alone.
   assert.doesNotMatch(r, /dport 5353 dnat/);
   assert.match(r, /ip saddr 10\.213\.1\.0\/24 oifname != "bt-a" masquerade/);
@@ -25,6 +25,9 @@ test('renderRuleset: NAT, published ports, isolation, internal networks', () => 
   assert.match(r, /chain fwd-in-bt-a \{\n\t\tiifname "bt-a" accept\n\t\tct state established,related accept\n\t\tip daddr 10\.213\.1\.2 tcp dport 80 accept/);
   assert.match(r, /chain fwd-in-bt-b \{\n\t\tiifname "bt-b" drop\n\t\tdrop\n\t\}/);
   assert.match(r, /chain fwd-out-bt-b \{\n\t\toifname != "bt-b" drop\n\t\}/);
+  // One inet table: the forward rules name interfaces only, so they hold for IPv6 too.
+  const forward = r.slice(r.indexOf('chain filter-forward'));
+  assert.doesNotMatch(forward.replace(/\t\tip daddr \S+ (tcp|udp|sctp) dport \d+ accept\n/g, ''), /\bip6? (s|d)addr/);
 });
 
 test('the ruleset is valid nft syntax', async (t) => {

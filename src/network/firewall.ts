@@ -1,6 +1,7 @@
-// Berth's packet filter: one nftables table of its own (`table ip berth`), regenerated whole from
-// the controller's state and swapped in by a single `nft -f` transaction. The host's tables and
-// chains are never read or touched; removing Berth's rules is `delete table ip berth`.
+// Berth's packet filter: one nftables table of its own (`table inet berth`, IPv4 and IPv6 alike),
+// regenerated whole from the controller's state and swapped in by a single `nft -f` transaction.
+// The host's tables and chains are never read or touched; removing Berth's rules is
+// `delete table inet berth`.
 import { mustRun, runCommand } from '../pkg/command.js';
 
 export interface FwNetwork {
@@ -28,14 +29,14 @@ const q = (s: string): string => JSON.stringify(s);
 /** The complete table, in nft's syntax. Pure: unit-tested against its expected text. */
 export function renderRuleset(table: string, networks: FwNetwork[], ports: FwPort[]): string {
   const L: string[] = [];
-  L.push(`table ip ${table} {`);
+  L.push(`table inet ${table} {`);
   // Published ports: DNAT of traffic that arrives for a local address (from outside, or from the
   // host itself to a non-loopback address). Loopback is the userland proxy's.
   L.push('\tchain port-dnat {');
   for (const p of ports) {
     const ip = p.hostIp && p.hostIp !== '0.0.0.0' ? `ip daddr ${p.hostIp} ` : '';
     if (p.hostIp.startsWith('127.')) continue;
-    L.push(`\t\tiifname != ${q(p.bridge)} ${ip}${p.proto} dport ${p.hostPort} dnat to ${p.containerIp}:${p.containerPort}`);
+    L.push(`\t\tiifname != ${q(p.bridge)} ${ip}${p.proto} dport ${p.hostPort} dnat ip to ${p.containerIp}:${p.containerPort}`);
   }
   L.push('\t}');
   L.push('\tchain nat-prerouting {');
@@ -52,6 +53,7 @@ export function renderRuleset(table: string, networks: FwNetwork[], ports: FwPor
     if (n.masquerade && !n.internal) L.push(`\t\tip saddr ${n.subnet} oifname != ${q(n.bridge)} masquerade`);
   }
   L.push('\t}');
+  // Forwarding rules match by interface, so they hold for IPv6 as for IPv4; IPv6 gets no NAT.
   L.push('\tchain filter-forward {');
   L.push('\t\ttype filter hook forward priority 0; policy accept;');
   // Networks are isolated from each other before any chain can accept: a container never reaches
@@ -91,16 +93,22 @@ export function renderRuleset(table: string, networks: FwNetwork[], ports: FwPor
 export class Firewall {
   constructor(readonly table: string, private readonly enabled: boolean) {}
 
-  /** Replaces the table atomically: create-if-missing, delete, define — one transaction. */
+  /**
+   * Replaces the table atomically: create-if-missing, delete, define — one transaction, which
+   * also drops the IPv4-only `ip` table of earlier Berth versions.
+   */
   async apply(networks: FwNetwork[], ports: FwPort[]): Promise<void> {
     if (!this.enabled) return;
-    const script = `table ip ${this.table}\ndelete table ip ${this.table}\n` + renderRuleset(this.table, networks, ports);
-    await mustRun('nft', ['-f', '-'], script);
+    await mustRun('nft', ['-f', '-'], this.deletion() + renderRuleset(this.table, networks, ports));
   }
 
   /** Removes Berth's table, if present. */
   async remove(): Promise<void> {
     if (!this.enabled) return;
-    await runCommand('nft', ['-f', '-'], `table ip ${this.table}\ndelete table ip ${this.table}\n`);
+    await runCommand('nft', ['-f', '-'], this.deletion());
+  }
+
+  private deletion(): string {
+    return ['ip', 'inet'].map((f) => `table ${f} ${this.table}\ndelete table ${f} ${this.table}\n`).join('');
   }
 }

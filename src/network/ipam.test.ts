@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AddressPool, choosePool, DEFAULT_ADDRESS_POOLS, parseBip, validateIPAMConfig, validatePools } from './ipam.js';
+import { AddressPool, choosePool, DEFAULT_ADDRESS_POOLS, parseBip, ipamConfigErrors, validatePools } from './ipam.js';
 import { canonical, formatPrefix, parseCIDR } from './ip.js';
 import { BerthError } from '../pkg/errors.js';
 
@@ -21,13 +21,15 @@ test('validatePools rejects non-canonical and too-small pools', () => {
   validatePools([{ base: '10.0.0.0/8', size: 24 }]);
 });
 
-test('validateIPAMConfig reports dockerd messages together', () => {
-  assert.throws(() => validateIPAMConfig([{ Subnet: '10.1.0.1/16' }]), (e: BerthError) =>
-    e.kind === 'invalid-parameter' && e.message === 'invalid network config:\ninvalid subnet 10.1.0.1/16: it should be 10.1.0.0/16');
-  assert.throws(() => validateIPAMConfig([{ Subnet: '10.1.0.0/16', Gateway: '10.2.0.1', IPRange: '10.3.0.0/24' }]), (e: BerthError) =>
-    e.message === 'invalid network config:\ninvalid ip-range 10.3.0.0/24: parent subnet 10.1.0.0/16 doesn\'t contain ip-range\ninvalid gateway 10.2.0.1: parent subnet 10.1.0.0/16 doesn\'t contain this address');
-  assert.throws(() => validateIPAMConfig([{ Subnet: '10.1.0.0/24', IPRange: '10.1.0.0/16' }]), /CIDR block is bigger than its parent subnet/);
-  validateIPAMConfig([{ Subnet: '10.1.0.0/16', Gateway: '10.1.0.254', IPRange: '10.1.5.0/24' }]);
+test('ipamConfigErrors: dockerd messages, all of them', () => {
+  assert.deepEqual(ipamConfigErrors([{ Subnet: '10.1.0.1/16' }]), ['invalid subnet 10.1.0.1/16: it should be 10.1.0.0/16']);
+  assert.deepEqual(ipamConfigErrors([{ Subnet: '10.1.0.0/16', Gateway: '10.2.0.1', IPRange: '10.3.0.0/24' }]), [
+    'invalid ip-range 10.3.0.0/24: parent subnet 10.1.0.0/16 doesn\'t contain ip-range',
+    'invalid gateway 10.2.0.1: parent subnet 10.1.0.0/16 doesn\'t contain this address',
+  ]);
+  assert.match(ipamConfigErrors([{ Subnet: '10.1.0.0/24', IPRange: '10.1.0.0/16' }]).join('\n'), /CIDR block is bigger than its parent subnet/);
+  assert.deepEqual(ipamConfigErrors([{ Subnet: '10.1.0.0/24', Gateway: 'fd00::1' }]), ['invalid gateway fd00::1: parent subnet is an IPv4 block']);
+  assert.deepEqual(ipamConfigErrors([{ Subnet: '10.1.0.0/16', Gateway: '10.1.0.254', IPRange: '10.1.5.0/24' }]), []);
 });
 
 test('addresses: serial allocation, gateway reserved, release, static, exhaustion', () => {

@@ -62,11 +62,8 @@ export interface SubnetConfig {
   ipRange?: string;
 }
 
-/**
- * Validates a user's IPAM config as dockerd's validateIpamConfig does, collecting every problem
- * into one "invalid network config" error (400).
- */
-export function validateIPAMConfig(cfgs: IPAMConfig[]): void {
+/** dockerd's validateIpamConfig for the IPv4 entries (see networks.ts, which reports them all at once). */
+export function ipamConfigErrors(cfgs: IPAMConfig[]): string[] {
   const errs: string[] = [];
   for (const cfg of cfgs) {
     const subnet = cfg.Subnet ? parseCIDR(cfg.Subnet) : undefined;
@@ -90,17 +87,17 @@ export function validateIPAMConfig(cfgs: IPAMConfig[]): void {
     }
     if (cfg.Gateway) {
       const g = parseIPv4(cfg.Gateway);
-      if (g === undefined) errs.push(`invalid gateway ${cfg.Gateway}: invalid address`);
+      if (g === undefined) errs.push(`invalid gateway ${cfg.Gateway}: ${cfg.Gateway.includes(':') ? 'parent subnet is an IPv4 block' : 'invalid address'}`);
       else if (!net) errs.push(`invalid gateway ${cfg.Gateway}: parent subnet is not specified`);
       else if (!contains(net, g)) errs.push(`invalid gateway ${cfg.Gateway}: parent subnet ${cfg.Subnet} doesn't contain this address`);
     }
     for (const [name, addr] of Object.entries(cfg.AuxiliaryAddresses ?? {})) {
       const a = parseIPv4(addr);
-      if (a === undefined) errs.push(`invalid auxiliary address ${name}: invalid address`);
+      if (a === undefined) errs.push(`invalid auxiliary address ${name}: ${addr.includes(':') ? 'parent subnet is an IPv4 block' : 'invalid address'}`);
       else if (net && !contains(net, a)) errs.push(`invalid auxiliary address ${name}: parent subnet ${cfg.Subnet} doesn't contain this address`);
     }
   }
-  if (errs.length) throw invalidParameter(`invalid network config:\n${errs.join('\n')}`);
+  return errs;
 }
 
 /** Serialisable state of one network's address space. */

@@ -6,8 +6,10 @@ import { conflict, forbidden, invalidParameter, notFound } from '../pkg/errors.j
 import { generateID } from '../pkg/stringid.js';
 import { canonical, formatIPv4, formatPrefix, overlaps, parseCIDR, parseIPv4, type Prefix } from './ip.js';
 import {
-  AddressPool, choosePool, DEFAULT_ADDRESS_POOLS, errPoolOverlap, parseBip, validateIPAMConfig,
+  AddressPool, choosePool, DEFAULT_ADDRESS_POOLS, errPoolOverlap, ipamConfigErrors, parseBip,
 } from './ipam.js';
+import { chooseULA64, ipamConfigErrors6, newPool6 } from './ipam6.js';
+import { canonical6, formatPrefix6, parseCIDR6 } from './ip6.js';
 import { deleteLink, hostRoutes, linkExists } from './netlink.js';
 import {
   OPT_BRIDGE_NAME, OPT_DEFAULT_BRIDGE, OPT_HOST_BINDING, OPT_ICC, OPT_MASQ, OPT_MTU,
@@ -46,6 +48,21 @@ async function defaultBridgeSubnet(
 }
 
 /**
+ * The default bridge's IPv6 subnet with --ipv6: --fixed-cidr-v6, else the unique local /64 it
+ * already has, else a new one (dockerd 27+ no longer needs --fixed-cidr-v6).
+ */
+function defaultBridgeSubnet6(store: NetworkStore, opts: NetworkControllerOptions, existing: NetworkRecord | undefined): { subnet: string } | undefined {
+  if (!opts.ipv6) return undefined;
+  if (opts.fixedCidrV6) {
+    const c = parseCIDR6(opts.fixedCidrV6);
+    if (!c) throw invalidParameter(`invalid fixed-cidr-v6: ${opts.fixedCidrV6} is not a valid IPv6 CIDR address`);
+    return { subnet: formatPrefix6(canonical6(c)) };
+  }
+  if (existing?.pool6) return { subnet: existing.pool6.subnet };
+  return { subnet: formatPrefix6(chooseULA64(store.state.networks.filter((n) => n.pool6).map((n) => canonical6(parseCIDR6(n.pool6!.subnet)!)))) };
+}
+
+/**
  * The predefined networks exist: `bridge` (made again when its settings changed and no container
  * is on it), `host` and `none`.
  */
@@ -54,7 +71,9 @@ export async function ensurePredefined(store: NetworkStore, opts: NetworkControl
   const bridgeName = opts.bridgeName ?? 'berth0';
   let br = store.state.networks.find((n) => n.name === 'bridge' && n.predefined);
   const desired = await defaultBridgeSubnet(store, opts, br);
-  if (br && (br.bridge !== bridgeName || br.pool?.subnet !== formatPrefix(desired.subnet) || br.pool?.gateway !== desired.gateway)) {
+  const desired6 = defaultBridgeSubnet6(store, opts, br);
+  if (br && (br.bridge !== bridgeName || br.pool?.subnet !== formatPrefix(desired.subnet) || br.pool?.gateway !== desired.gateway ||
+    br.pool6?.subnet !== desired6?.subnet)) {
     if (store.endpointsOf(br.id).length === 0) {
       await deleteLink(br.bridge!).catch(() => undefined);
       store.state.networks = store.state.networks.filter((n) => n !== br);
@@ -76,6 +95,7 @@ export async function ensurePredefined(store: NetworkStore, opts: NetworkControl
       },
       ipamOptions: null, ipamUser: [], bridge: bridgeName, mtu, icc, masquerade: masq, hostBindingIp: '0.0.0.0',
       pool: AddressPool.create({ subnet: desired.subnet, gateway: desired.gateway }).state,
+      pool6: desired6 ? newPool6({ Subnet: desired6.subnet }, store.state.networks.map((n) => n.pool6)).state : undefined,
     });
   }
   for (const [name, driver] of [['host', 'host'], ['none', 'null']] as const) {
@@ -101,16 +121,17 @@ export async function newBridgeNetwork(
   if (req.Scope && req.Scope !== 'local') throw forbidden('cannot create a swarm scoped network when swarm is not active');
   if (req.ConfigOnly || req.ConfigFrom?.Network) throw invalidParameter('config-only networks are not supported');
   if (req.Ingress) throw forbidden('Ingress network can only be global scope network');
-  if (req.EnableIPv6) throw invalidParameter('IPv6 networks are not supported by Berth');
-  if (req.EnableIPv4 === false) throw invalidParameter('IPv4 cannot be disabled: Berth networks are IPv4-only');
+  if (req.EnableIPv4 === false) throw invalidParameter('IPv4 cannot be disabled: Berth networks always have IPv4');
+  const enableIPv6 = req.EnableIPv6 === true;
   const ipamDriver = req.IPAM?.Driver || 'default';
   if (ipamDriver !== 'default') throw notFound(`plugin "${ipamDriver}" not found`);
   const cfgs = (req.IPAM?.Config ?? []).filter((c) => c && (c.Subnet || c.Gateway || c.IPRange || c.AuxiliaryAddresses));
-  if (cfgs.some((c) => (c.Subnet ?? '').includes(':') || (c.Gateway ?? '').includes(':'))) {
-    throw invalidParameter('IPv6 networks are not supported by Berth');
-  }
-  validateIPAMConfig(cfgs);
-  if (cfgs.length > 1) throw forbidden(`bridge driver doesn't support multiple subnets`);
+  // As dockerd: a config's family is its subnet's (IPv4 without one); IPv6 ones count only with EnableIPv6.
+  const v4 = cfgs.filter((c) => !(c.Subnet ?? '').includes(':'));
+  const v6 = enableIPv6 ? cfgs.filter((c) => (c.Subnet ?? '').includes(':')) : [];
+  const errs = [...ipamConfigErrors(v4), ...v6.flatMap((c) => ipamConfigErrors6(c))];
+  if (errs.length) throw invalidParameter(`invalid network config:\n${errs.join('\n')}`);
+  if (v4.length > 1 || v6.length > 1) throw forbidden(`bridge driver doesn't support multiple subnets`);
 
   const options: Record<string, string> = { ...(req.Options ?? {}) };
   const id = generateID();
@@ -146,7 +167,7 @@ export async function newBridgeNetwork(
 
   // The subnet: the user's (not overlapping any other network) or one carved from the pools.
   let subnet: Prefix;
-  const cfg = cfgs[0];
+  const cfg = v4[0];
   if (cfg?.Subnet) {
     subnet = canonical(parseCIDR(cfg.Subnet)!);
     if (store.state.networks.some((n) => n.pool && overlaps(canonical(parseCIDR(n.pool.subnet)!), subnet))) throw errPoolOverlap();
@@ -154,11 +175,12 @@ export async function newBridgeNetwork(
     subnet = await autoSubnet(store, opts);
   }
   const pool = AddressPool.create({ subnet, gateway: cfg?.Gateway, ipRange: cfg?.IPRange, aux: cfg?.AuxiliaryAddresses });
+  const pool6 = enableIPv6 ? newPool6(v6[0], store.state.networks.map((n) => n.pool6)).state : undefined;
   return {
     id, name, created: new Date().toISOString(), driver: 'bridge', predefined: false,
     internal: req.Internal ?? false, attachable: req.Attachable ?? false,
     labels: { ...(req.Labels ?? {}) }, options, ipamOptions: req.IPAM?.Options ?? null,
     ipamUser: cfgs.map((c) => ({ ...c })),
-    bridge, mtu, icc, masquerade, hostBindingIp, pool: pool.state,
+    bridge, mtu, icc, masquerade, hostBindingIp, pool: pool.state, pool6,
   };
 }

@@ -17,6 +17,9 @@ export interface NetworkControllerOptions {
   iptables?: boolean;
   /** Inter-container communication on the default bridge (dockerd --icc). */
   icc?: boolean;
+  /** IPv6 on the default bridge (dockerd --ipv6), in `fixedCidrV6` (--fixed-cidr-v6) or a unique local /64. */
+  ipv6?: boolean;
+  fixedCidrV6?: string;
   /** Default MTU of bridges and veths. */
   mtu?: number;
   /** nftables table name (default `berth`); tests use their own. */

@@ -173,7 +173,7 @@ export function portRequests(exposed: PortSet | null | undefined, bindings: Port
     for (const b of bs) {
       const ip = b.HostIp ?? '';
       if (ip !== '' && parseIPv4(ip) === undefined) {
-        if (ip.includes(':')) continue; // IPv6 host addresses: Berth's networks are IPv4-only.
+        if (ip.includes(':')) continue; // IPv6 host addresses: Berth publishes ports on IPv4 only.
         throw invalidParameter(`invalid IP address: ${ip}`);
       }
       let hs = 0;

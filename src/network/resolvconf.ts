@@ -56,7 +56,8 @@ export function buildResolvConf(hostResolv: string, embedded: boolean, o: Resolv
     lines.push('', `# Based on host file: '/etc/resolv.conf' (internal resolver)`, `# ExtServers: [${ext.map((s) => `host(${s})`).join(' ')}]`);
     return lines.join('\n') + '\n';
   }
-  let servers = o.dns?.length ? o.dns : host.nameservers.filter((ns) => !isLoopback(ns));
+  // The default bridge has no IPv6: the host's IPv6 resolvers go too (dockerd's TransformForLegacyNw).
+  let servers = o.dns?.length ? o.dns : host.nameservers.filter((ns) => !isLoopback(ns) && !ns.includes(':'));
   if (servers.length === 0) servers = FALLBACK;
   for (const ns of servers) lines.push(`nameserver ${ns}`);
   if (search.length) lines.push(`search ${search.join(' ')}`);

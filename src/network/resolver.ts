@@ -3,7 +3,8 @@
 // to the upstreams learnt from the host's resolv.conf (or --dns). Also the container's resolv.conf.
 import { readFile } from 'node:fs/promises';
 import { canonical, contains, parseCIDR, parseIPv4 } from './ip.js';
-import { aRecord, DnsServer, ptrRecord, TYPE_A, TYPE_AAAA, TYPE_PTR, type Question, type Resolution } from './dns.js';
+import { canonical6, contains6, formatIPv6, fromReverse6, parseCIDR6, parseIPv6 } from './ip6.js';
+import { aaaaRecord, aRecord, DnsServer, ptrRecord, TYPE_A, TYPE_AAAA, TYPE_PTR, type Question, type Resolution } from './dns.js';
 import { openNamespaceSockets } from './nssockets.js';
 import { buildResolvConf, EMBEDDED_DNS_IP, upstreamServers } from './resolvconf.js';
 import { isUserDefined, type NetworkRecord, type NetworkStore, type SandboxRecord } from './store.js';
@@ -64,13 +65,29 @@ export class Resolver {
       .filter((n): n is NetworkRecord => n !== undefined && isUserDefined(n));
     const name = q.name.toLowerCase().replace(/\.$/, '');
     if (q.qtype === TYPE_A || q.qtype === TYPE_AAAA) {
+      // A name of ours always gets NOERROR; AAAA records only from networks with IPv6.
+      let known = false;
       const ips: string[] = [];
       for (const n of nets) {
         for (const e of this.store.endpointsOf(n.id)) {
-          if (e.dnsNames.some((d) => d.toLowerCase() === name || `${d}.${n.name}`.toLowerCase() === name)) ips.push(e.ip);
+          if (!e.dnsNames.some((d) => d.toLowerCase() === name || `${d}.${n.name}`.toLowerCase() === name)) continue;
+          known = true;
+          const ip = q.qtype === TYPE_A ? e.ip : e.ip6;
+          if (ip) ips.push(ip);
         }
       }
-      if (ips.length) return { kind: 'answer', answers: q.qtype === TYPE_A ? shuffle([...new Set(ips)]).map(aRecord) : [] };
+      const unique = shuffle([...new Set(ips)]);
+      if (known) return { kind: 'answer', answers: q.qtype === TYPE_A ? unique.map(aRecord) : unique.map((ip) => aaaaRecord(parseIPv6(ip)!)) };
+    } else if (q.qtype === TYPE_PTR && name.endsWith('.ip6.arpa')) {
+      const ip = fromReverse6(name.slice(0, -'.ip6.arpa'.length));
+      if (ip !== undefined) {
+        const text = formatIPv6(ip);
+        for (const n of nets) {
+          const e = this.store.endpointsOf(n.id).find((x) => x.ip6 === text);
+          if (e) return { kind: 'answer', answers: [ptrRecord(`${e.name}.${n.name}`)] };
+        }
+        if (nets.some((n) => n.pool6 && contains6(canonical6(parseCIDR6(n.pool6.subnet)!), ip))) return { kind: 'nxdomain' };
+      }
     } else if (q.qtype === TYPE_PTR && name.endsWith('.in-addr.arpa')) {
       const ip = name.slice(0, -'.in-addr.arpa'.length).split('.').reverse().join('.');
       for (const n of nets) {

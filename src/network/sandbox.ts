@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { BerthError, forbidden, systemError } from '../pkg/errors.js';
 import { truncateID } from '../pkg/stringid.js';
 import { AddressPool } from './ipam.js';
+import { AddressPool6 } from './ipam6.js';
 import { createNetns, deleteLink, netnsMounted, removeNetns, usernsPathOf } from './netlink.js';
 import type { IdentityMapping } from '../pkg/idmap.js';
 import { addVeth, configureInterface, moveDefaultRoute } from './bridge.js';
@@ -79,6 +80,13 @@ export class Sandboxes {
     const pool = new AddressPool(n.pool!);
     const ep = newEndpoint(n, sb.endpoints, containerId, opts);
     ep.ip = pool.allocate(ep.id, opts.ipv4 || undefined);
+    const pool6 = n.pool6 ? new AddressPool6(n.pool6) : undefined;
+    try {
+      if (pool6) ep.ip6 = pool6.allocate(ep.id, opts.ipv6 || undefined);
+    } catch (err) {
+      pool.release(ep.ip);
+      throw err;
+    }
     const sbRef = sb;
     let linked = false;
     try {
@@ -100,6 +108,7 @@ export class Sandboxes {
       sbRef.endpoints = sbRef.endpoints.filter((e) => e !== ep);
       if (sbRef.gatewayEndpoint === ep.id) sbRef.gatewayEndpoint = undefined;
       pool.release(ep.ip);
+      if (ep.ip6) pool6?.release(ep.ip6);
       if (linked) await deleteLink(ep.hostVeth).catch(() => undefined);
       await this.d.applyFirewall().catch(() => undefined);
       await this.d.resolver.stopIfUnused(sbRef);
@@ -147,6 +156,7 @@ export class Sandboxes {
     await deleteLink(ep.hostVeth).catch((err) => this.d.logger.warn({ err, veth: ep.hostVeth }, 'deleting veth'));
     const n = this.store.networkById(ep.networkId);
     if (n?.pool) new AddressPool(n.pool).release(ep.ip);
+    if (n?.pool6 && ep.ip6) new AddressPool6(n.pool6).release(ep.ip6);
     sb.endpoints = sb.endpoints.filter((e) => e !== ep);
   }
 
@@ -199,7 +209,10 @@ export class Sandboxes {
     }
     // Free addresses no endpoint owns any more (a crash between allocation and save).
     const owners = new Set(this.store.state.sandboxes.flatMap((s) => s.endpoints.map((e) => e.id)));
-    for (const n of this.store.state.networks) if (n.pool) new AddressPool(n.pool).retain((o) => owners.has(o));
+    for (const n of this.store.state.networks) {
+      if (n.pool) new AddressPool(n.pool).retain((o) => owners.has(o));
+      if (n.pool6) new AddressPool6(n.pool6).retain((o) => owners.has(o));
+    }
     const keep = new Set(this.store.state.sandboxes.flatMap((s) => [s.netnsPath, usernsPathOf(s.netnsPath)]));
     for (const f of await readdir(this.d.netnsDir).catch(() => [] as string[])) {
       const p = join(this.d.netnsDir, f);
@@ -218,6 +231,7 @@ export class Sandboxes {
       const host = ep.hostname || sb.options.hostname || '';
       const dom = ep.domainname ?? sb.options.domainname;
       if (host) out.push(`${ep.ip}\t${dom ? `${host}.${dom} ${host}` : host}`);
+      if (host && ep.ip6) out.push(`${ep.ip6}\t${dom ? `${host}.${dom} ${host}` : host}`);
     }
     for (const ep of sb.endpoints) {
       for (const l of ep.links) {

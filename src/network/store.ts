@@ -29,6 +29,8 @@ export interface NetworkRecord {
   masquerade?: boolean;
   hostBindingIp?: string;
   pool?: AddressPoolState;
+  /** IPv6 (EnableIPv6): the network's IPv6 subnet and addresses. */
+  pool6?: AddressPoolState;
 }
 
 /** Options of a container's sandbox, fixed at createSandbox. */
@@ -62,6 +64,9 @@ export interface EndpointRecord {
   mac: string;
   ip: string;
   staticIp?: string;
+  /** The endpoint's IPv6 address, on networks with IPv6. */
+  ip6?: string;
+  staticIp6?: string;
   aliases: string[];
   dnsNames: string[];
   exposed: string[];

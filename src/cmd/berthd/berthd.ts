@@ -47,7 +47,12 @@ const program = new Command('berthd')
   .addOption(new Option('--iptables [bool]', "Enable Berth's firewall rules (nftables)").argParser(parseBoolFlag))
   .addOption(new Option('--icc [bool]', 'Enable inter-container communication on the default bridge').argParser(parseBoolFlag))
   .addOption(new Option('--mtu <n>', 'Set the containers network MTU').argParser((v) => Number(v)))
-  .addOption(new Option('--dns <ip...>', 'DNS server the embedded resolver forwards to'))
+  .addOption(new Option('--ipv6 [bool]', 'Enable IPv6 networking on the default bridge').argParser(parseBoolFlag))
+  .addOption(new Option('--fixed-cidr-v6 <cidr>', 'IPv6 subnet for the default bridge network'))
+  .addOption(new Option('--dns <ip>', 'DNS server to use').argParser(collect))
+  .addOption(new Option('--dns-opt <opt>', 'DNS options to use').argParser(collect))
+  .addOption(new Option('--dns-search <domain>', 'DNS search domains to use').argParser(collect))
+  .addOption(new Option('--host-gateway-ip <ip>', "IP addresses that the special 'host-gateway' string in --add-host resolves to. Defaults to the IP addresses of the default bridge").argParser(collect))
   .addOption(new Option('--firewall-table <name>', "Name of Berth's nftables table (default berth)"))
   .addOption(new Option('--log-driver <name>', 'Default driver for container logs (default json-file)'))
   .addOption(new Option('--log-opt <opt...>', 'Default log driver options for containers (key=value)').argParser(collectLogOpt))
@@ -65,6 +70,10 @@ function collectLogOpt(v: string, prev: Record<string, string> | undefined): Rec
   const i = v.indexOf('=');
   if (i <= 0) throw new Error(`invalid log opt "${v}": want key=value`);
   return { ...(prev ?? {}), [v.slice(0, i)]: v.slice(i + 1) };
+}
+
+function collect(v: string, prev: string[] | undefined): string[] {
+  return [...(prev ?? []), v];
 }
 
 function parseBoolFlag(v: string | undefined): boolean {
@@ -145,7 +154,10 @@ async function main(): Promise<void> {
       iptables: cfg.iptables,
       icc: cfg.icc,
       mtu: cfg.mtu,
-      dnsUpstreams: cfg.dns,
+      ipv6: cfg.ipv6,
+      fixedCidrV6: cfg['fixed-cidr-v6'],
+      dns: { dns: cfg.dns ?? [], dnsSearch: cfg['dns-search'] ?? [], dnsOptions: cfg['dns-opts'] ?? [] },
+      hostGatewayIps: cfg['host-gateway-ips'] ?? [],
       firewallTable: cfg['firewall-table'],
     },
   });

@@ -1,5 +1,6 @@
 // daemon.json, merged with the flags the way dockerd merges them: a directive given both ways is an error.
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { errnoCode } from '../../pkg/errors.js';
 
 export interface DaemonConfig {
@@ -18,7 +19,16 @@ export interface DaemonConfig {
   iptables?: boolean;
   icc?: boolean;
   mtu?: number;
+  /** IPv6 on the default bridge, with the subnet of `fixed-cidr-v6` (or a unique local /64). */
+  ipv6?: boolean;
+  'fixed-cidr-v6'?: string;
+  /** DNS servers, search domains and resolver options of containers (dockerd's `dns`, `dns-search`, `dns-opts`). */
   dns?: string[];
+  'dns-search'?: string[];
+  'dns-opts'?: string[];
+  /** What `--add-host name:host-gateway` resolves to (default: the default bridge's gateway). */
+  'host-gateway-ip'?: string;
+  'host-gateway-ips'?: string[];
   /** Berth's own nftables table (default `berth`). */
   'firewall-table'?: string;
   // Runtime: the default log driver and its options, and whether containers outlive berthd.
@@ -60,7 +70,12 @@ const flagToKey: Record<string, keyof DaemonConfig> = {
   iptables: 'iptables',
   icc: 'icc',
   mtu: 'mtu',
+  ipv6: 'ipv6',
+  fixedCidrV6: 'fixed-cidr-v6',
   dns: 'dns',
+  dnsSearch: 'dns-search',
+  dnsOpt: 'dns-opts',
+  hostGatewayIp: 'host-gateway-ips',
   firewallTable: 'firewall-table',
   logDriver: 'log-driver',
   logOpt: 'log-opts',
@@ -74,7 +89,7 @@ const flagToKey: Record<string, keyof DaemonConfig> = {
   usernsRemap: 'userns-remap',
 };
 
-const known = new Set<string>(Object.values(flagToKey));
+const known = new Set<string>([...Object.values(flagToKey), 'host-gateway-ip']);
 
 export async function loadDaemonConfig(
   path: string,
@@ -101,12 +116,55 @@ export async function loadDaemonConfig(
     if (key in file) conflicts.push(`${key}: (from flag: ${String(flags[flag])}, from file: ${String(file[key])})`);
     cfg[key] = flags[flag];
   }
+  if ('host-gateway-ip' in file) {
+    if ('host-gateway-ips' in file) throw new Error('host-gateway-ip and host-gateway-ips must not both be specified in the config file');
+    if (flags['hostGatewayIp'] !== undefined) {
+      conflicts.push(`host-gateway-ip: (from flag: ${String(flags['hostGatewayIp'])}, from file: ${String(file['host-gateway-ip'])})`);
+    }
+  }
   if (conflicts.length) {
     throw new Error(`the following directives are specified both as a flag and in the configuration file: ${conflicts.join(', ')}`);
   }
+  validateDnsConfig(cfg as Partial<DaemonConfig>);
   // No host given: the unix socket, or with TLS on dockerd's tcp://localhost:2376.
   if (!Array.isArray(cfg['hosts']) || cfg['hosts'].length === 0) {
     cfg['hosts'] = cfg['tls'] === true || cfg['tlsverify'] !== undefined ? ['tcp://localhost:2376'] : ['unix:///var/run/berth.sock'];
   }
   return cfg as unknown as DaemonConfig;
+}
+
+// dockerd's opts.ValidateDNSSearch: a domain name (with at least one letter), or "." for none.
+const domainRe = /^((?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*)\.?\s*$/;
+
+const validDomain = (v: string): boolean => {
+  const m = domainRe.exec(v);
+  return /[a-zA-Z]/.test(v) && m !== null && m[1].length < 255;
+};
+
+/**
+ * The DNS settings and host gateway addresses, checked as dockerd checks them; the old single
+ * `host-gateway-ip` key becomes `host-gateway-ips`.
+ */
+function validateDnsConfig(cfg: Partial<DaemonConfig>): void {
+  const list = (key: 'dns' | 'dns-search' | 'dns-opts' | 'host-gateway-ips'): string[] => {
+    const v = cfg[key];
+    if (v === undefined) return [];
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new Error(`${key} must be a list of strings`);
+    return v;
+  };
+  for (const ip of list('dns')) if (!isIP(ip)) throw new Error(`IP address is not correctly formatted: ${ip}`);
+  for (const d of list('dns-search')) if (d.trim() !== '.' && !validDomain(d.trim())) throw new Error(`${d} is not a valid domain`);
+  list('dns-opts');
+  if (cfg['host-gateway-ip'] !== undefined) {
+    cfg['host-gateway-ips'] = [String(cfg['host-gateway-ip'])];
+    delete cfg['host-gateway-ip'];
+  }
+  let v4 = 0;
+  let v6 = 0;
+  for (const ip of list('host-gateway-ips')) {
+    const family = isIP(ip);
+    if (!family) throw new Error(`invalid host-gateway-ip ${ip}: IP address is not correctly formatted`);
+    if (family === 4 && ++v4 > 1) throw new Error('only one IPv4 host gateway IP address can be specified');
+    if (family === 6 && ++v6 > 1) throw new Error('only one IPv6 host gateway IP address can be specified');
+  }
 }
