@@ -29,7 +29,7 @@ export async function handleTaskExit(d: Daemon, id: string, exitStatus: number, 
     let status = exitStatus;
     let at = exitedAt;
     try {
-      const res = await d.ctd.deleteTask(id);
+      const res = await d.deleteTask(id);
       status = res.exitStatus;
       at = res.exitedAt;
     } catch (err) {
@@ -161,7 +161,7 @@ export async function restoreContainers(d: Daemon, loaded: Container[]): Promise
   for (const id of tasks.keys()) {
     if (d.containers.find(id)) continue;
     await d.ctd.killTask(id, 9, { all: true }).catch(() => undefined);
-    await d.ctd.deleteTask(id).catch(() => undefined);
+    await d.deleteTask(id).catch(() => undefined);
     await d.ctd.deleteContainer(id).catch(() => undefined);
   }
 }
@@ -181,7 +181,7 @@ async function restoreOne(d: Daemon, c: Container, task: { status: string; exitS
   }
   if (task) {
     // It exited while berthd was away (or was half-started): collect its real exit status.
-    const res = await d.ctd.deleteTask(c.id).catch(() => undefined);
+    const res = await d.deleteTask(c.id).catch(() => undefined);
     await d.ctd.deleteContainer(c.id).catch(() => undefined);
     if (c.running) {
       await releaseRestored(d, c);
