@@ -104,9 +104,17 @@ test('containers share a shim up to the group size; each one lives, pauses, exec
   await c.containerStart(b);
   assert.equal(await shimOf(b), shim);
 
-  // The last task of a group gone: its shim is gone, none is left behind.
+  // The container the shim was started for (in whose bundle it runs) goes; the shim serves on.
   await c.containerRemove(a, { force: true });
+  assert.ok(alive(shim));
+  assert.equal(await exec(b, ['echo', 'b-after-a']), 'b-after-a\n');
+  const e = await runDetached(c, {}, 'g-e');
+  assert.equal(await shimOf(e), shim);
+  assert.equal(await exec(e, ['echo', 'e']), 'e\n');
+
+  // The last task of a group gone: its shim is gone, none is left behind.
   await c.containerRemove(b, { force: true });
+  await c.containerRemove(e, { force: true });
   await waitFor('the shared shim to exit', () => !alive(shim), 15_000);
   await c.containerRemove(d, { force: true });
   await waitFor('no shim left', async () => (await shims()).size === 0, 15_000);
