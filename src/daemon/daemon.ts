@@ -6,7 +6,8 @@ import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { ContainerdClient } from '../libcontainerd/client.js';
+import { ContainerdClient, type DeletedProcess } from '../libcontainerd/client.js';
+import { DEFAULT_SHIM_GROUP_SIZE, SHIM_GROUP_ANNOTATION, ShimGroups } from '../libcontainerd/shimgroups.js';
 import { startContainerd } from '../libcontainerd/supervisor.js';
 import { ImageService } from '../image/service.js';
 import { EventBus } from '../events/bus.js';
@@ -26,6 +27,13 @@ import { openNetworks, restoreNetworking, type NetworkDaemonOptions } from './ne
 import { chownToRemappedGroup, type IdentityMapping } from '../pkg/idmap.js';
 
 export const CONTAINERD_NAMESPACE = 'berth';
+
+/** containerd's containers that have a task, with the shim group their spec names. */
+async function liveShimGroups(ctd: ContainerdClient): Promise<{ id: string; group?: string }[]> {
+  const [containers, tasks] = await Promise.all([ctd.listContainers(), ctd.listTasks()]);
+  const withTask = new Set(tasks.map((t) => t.id));
+  return containers.filter((c) => withTask.has(c.id)).map((c) => ({ id: c.id, group: c.annotations[SHIM_GROUP_ANNOTATION] }));
+}
 
 /**
  * How long start-up waits for containers to be reconciled with containerd before the API serves
@@ -53,6 +61,8 @@ export interface DaemonOptions {
   liveRestore?: boolean;
   /** --userns-remap: containers run in a user namespace with these mappings; files are stored shifted. */
   idMap?: IdentityMapping;
+  /** Containers per containerd shim (default DEFAULT_SHIM_GROUP_SIZE; ≤ 1: a shim each). */
+  shimGroupSize?: number;
 }
 
 export class Daemon {
@@ -63,6 +73,8 @@ export class Daemon {
   /** The health monitor of each running container that has a health check. */
   readonly healthMonitors = new WeakMap<Container, HealthMonitor>();
   readonly startedAt = new Date();
+  /** Which shared shim each new task goes to. */
+  readonly shimGroups: ShimGroups;
   /** Networks, sandboxes, published ports, embedded DNS (set in start(), before containers load). */
   networks!: NetworkController;
   /** Named and anonymous volumes (set in start(), before containers load). */
@@ -80,7 +92,9 @@ export class Daemon {
     readonly ctd: ContainerdClient,
     readonly images: ImageService,
     readonly events: EventBus,
-  ) {}
+  ) {
+    this.shimGroups = new ShimGroups(opts.shimGroupSize ?? DEFAULT_SHIM_GROUP_SIZE);
+  }
 
   get logger(): Logger { return this.opts.logger; }
   get containersDir(): string { return join(this.opts.dataRoot, 'containers'); }
@@ -94,6 +108,15 @@ export class Daemon {
   sysInfo(): Promise<SysInfo> {
     this.hostSysInfo ??= readSysInfo();
     return this.hostSysInfo;
+  }
+
+  /**
+   * Deletes a container's task (every task deletion goes through here): it leaves its shim
+   * group first, so that a shared shim never exits under a container joining it.
+   */
+  async deleteTask(id: string): Promise<DeletedProcess> {
+    await this.shimGroups.leave(id);
+    return this.ctd.deleteTask(id);
   }
 
   /** Where a container's (or exec's) stdio FIFOs live: short, under the exec root. */
@@ -137,6 +160,8 @@ export class Daemon {
     });
     d.stopContainerd = stop;
     d.networks = await openNetworks(d, opts.network ?? {});
+    // The shared shims still serving tasks, before anything can start or delete one.
+    if (d.shimGroups.enabled) void d.shimGroups.restore(() => liveShimGroups(ctd));
     // What needs no containerd comes first and cannot hang: the containers as last saved, their
     // endpoints and volumes. Reconciling them with containerd's tasks may be slow (a shim gone, a
     // containerd under load): it holds each container's lock, so requests on that container wait

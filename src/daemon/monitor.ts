@@ -30,7 +30,7 @@ export async function handleTaskExit(d: Daemon, id: string, exitStatus: number, 
     let status = exitStatus;
     let at = exitedAt;
     try {
-      const res = await d.ctd.deleteTask(id);
+      const res = await d.deleteTask(id);
       status = res.exitStatus;
       at = res.exitedAt;
     } catch (err) {
@@ -180,7 +180,7 @@ const DISCARD_WAIT_MS = 10_000;
 async function discardTask(d: Daemon, id: string): Promise<{ exitStatus: number; exitedAt?: Date } | undefined> {
   await d.ctd.killTask(id, SIGKILL, { all: true }).catch(() => undefined);
   await d.ctd.waitTask(id, { timeoutMs: DISCARD_WAIT_MS }).catch(() => undefined);
-  const res = await d.ctd.deleteTask(id).catch((err) => {
+  const res = await d.deleteTask(id).catch((err) => {
     d.logger.warn({ err, id }, 'could not delete a discarded task');
     return undefined;
   });

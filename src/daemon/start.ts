@@ -3,6 +3,7 @@
 import type { Container } from '../container/container.js';
 import { conflict, notFound, notModified, isKind, BerthError } from '../pkg/errors.js';
 import { createSpec, specToJSON } from '../oci/spec.js';
+import { SHIM_GROUP_ANNOTATION } from '../libcontainerd/shimgroups.js';
 import { resolveUser } from '../oci/user.js';
 import { openStdio, stdioPaths, TaskIO, makeFifoDir } from './taskio.js';
 import { removeContainer } from './delete.js';
@@ -104,33 +105,47 @@ async function startLocked(d: Daemon, c: Container): Promise<void> {
       initPath: h.Init ? d.opts.initPath : undefined,
     });
     // A containerd container left from an earlier run (or a crash) is replaced.
-    await d.ctd.deleteTask(c.id).catch(() => undefined);
+    await d.deleteTask(c.id).catch(() => undefined);
     await d.ctd.deleteContainer(c.id).catch(() => undefined);
-    await d.ctd.createContainer(c.id, specToJSON(spec), { 'com.docker/engine.bundle.path': c.dir });
-    const dir = d.fifoDir(c.id);
-    await makeFifoDir(dir);
-    const paths = stdioPaths(dir, 'init', { stdin: cfg.OpenStdin, tty: cfg.Tty });
-    const logDriver = await openLogDriver(c);
-    const io = await openStdio(paths, false);
-    let pid: number;
-    try {
-      await d.ctd.createTask(c.id, {
-        rootfs: await d.images.rootfsMounts(c.id),
-        stdin: paths.stdin,
-        stdout: paths.stdout,
-        stderr: paths.stderr,
-        terminal: cfg.Tty,
-        runtimeOptions: { binaryName: d.opts.runtimePath, root: d.runcRoot, ...stdioOwner(d, userns) },
-      });
-    } catch (err) {
-      await io.abort();
-      await logDriver.close().catch(() => undefined);
-      await d.ctd.deleteContainer(c.id).catch(() => undefined);
-      // Only task creation carries this prefix (libcontainerd's NewTask wraps its error so);
-      // errors building the spec, such as an unknown user, are reported as they are.
-      const msg = err instanceof Error ? err.message : String(err);
-      throw new BerthError(err instanceof BerthError ? err.kind : 'system', `failed to create task for container: ${msg}`, { cause: err });
+    // The shared shim this task joins: left again if the task is not created.
+    const shim = await d.shimGroups.join(c.id, h.Runtime || 'runc');
+    if (shim) {
+      spec.annotations = { ...spec.annotations, [SHIM_GROUP_ANNOTATION]: shim.group };
+      d.logger.debug({ id: c.id, group: shim.group }, 'joining shim group');
     }
+    let created = false;
+    let io: Awaited<ReturnType<typeof openStdio>>;
+    let logDriver: Awaited<ReturnType<typeof openLogDriver>>;
+    try {
+      await d.ctd.createContainer(c.id, specToJSON(spec), { 'com.docker/engine.bundle.path': c.dir });
+      const dir = d.fifoDir(c.id);
+      await makeFifoDir(dir);
+      const paths = stdioPaths(dir, 'init', { stdin: cfg.OpenStdin, tty: cfg.Tty });
+      logDriver = await openLogDriver(c);
+      io = await openStdio(paths, false);
+      try {
+        await d.ctd.createTask(c.id, {
+          rootfs: await d.images.rootfsMounts(c.id),
+          stdin: paths.stdin,
+          stdout: paths.stdout,
+          stderr: paths.stderr,
+          terminal: cfg.Tty,
+          runtimeOptions: { binaryName: d.opts.runtimePath, root: d.runcRoot, ...stdioOwner(d, userns) },
+        });
+        created = true;
+      } catch (err) {
+        await io.abort();
+        await logDriver.close().catch(() => undefined);
+        await d.ctd.deleteContainer(c.id).catch(() => undefined);
+        // Only task creation carries this prefix (libcontainerd's NewTask wraps its error so);
+        // errors building the spec, such as an unknown user, are reported as they are.
+        const msg = err instanceof Error ? err.message : String(err);
+        throw new BerthError(err instanceof BerthError ? err.kind : 'system', `failed to create task for container: ${msg}`, { cause: err });
+      }
+    } finally {
+      shim?.settle(created);
+    }
+    let pid: number;
     const run = await TaskIO.attach(c, io, spec, () => d.ctd.closeStdin(c.id), logDriver);
     d.taskIO.set(c.id, run);
     try {
@@ -139,7 +154,7 @@ async function startLocked(d: Daemon, c: Container): Promise<void> {
       ({ pid } = await d.ctd.startTask(c.id));
     } catch (err) {
       d.taskIO.delete(c.id);
-      await d.ctd.deleteTask(c.id).catch(() => undefined);
+      await d.deleteTask(c.id).catch(() => undefined);
       await run.finish(0);
       await d.ctd.deleteContainer(c.id).catch(() => undefined);
       throw err;

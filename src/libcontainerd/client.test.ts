@@ -163,7 +163,7 @@ test('run echo hello: stdout through FIFOs, exit status, delete', { timeout: 30_
   assert.equal(await c().getTask(id), undefined);
   assert.deepEqual(
     (await c().listContainers()).find((x) => x.id === id),
-    { id, labels: { 'berth.test': '1' } },
+    { id, labels: { 'berth.test': '1' }, annotations: {} },
   );
   await c().deleteContainer(id);
 });

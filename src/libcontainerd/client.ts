@@ -75,6 +75,11 @@ export interface ContainerRecord {
   labels: Record<string, string>;
 }
 
+export interface ListedContainer extends ContainerRecord {
+  /** The annotations of its OCI spec. */
+  annotations: Record<string, string>;
+}
+
 /** Task events, discriminated by containerd topic. `id` of exit/delete is the exec id, or the container id for init. */
 export type ContainerdEvent =
   | { topic: '/tasks/create'; timestamp: Date; containerId: string; pid: number }
@@ -295,6 +300,15 @@ function stdioPaths(o: { stdin?: string; stdout?: string; stderr?: string; termi
   };
 }
 
+function specAnnotations(spec: PbAny | null | undefined): Record<string, string> {
+  if (!spec?.value.length) return {};
+  try {
+    return (JSON.parse(spec.value.toString()) as { annotations?: Record<string, string> }).annotations ?? {};
+  } catch {
+    return {};
+  }
+}
+
 function toTaskInfo(p: PbProcess): TaskInfo {
   const info: TaskInfo = {
     id: p.containerId || p.id,
@@ -485,9 +499,10 @@ export class ContainerdClient {
     await this.unary(M.containerDelete, { id }, `delete container ${id}`);
   }
 
-  async listContainers(): Promise<ContainerRecord[]> {
-    const r = await this.unary<{ containers: PbContainer[] }>(M.containerList, {}, 'list containers');
-    return r.containers.map((c) => ({ id: c.id, labels: c.labels }));
+  async listContainers(opts: { timeoutMs?: number } = {}): Promise<ListedContainer[]> {
+    const deadline = opts.timeoutMs ? Date.now() + opts.timeoutMs : undefined;
+    const r = await this.unary<{ containers: (PbContainer & { spec?: PbAny | null })[] }>(M.containerList, {}, 'list containers', deadline);
+    return r.containers.map((c) => ({ id: c.id, labels: c.labels, annotations: specAnnotations(c.spec) }));
   }
 
   // ---- tasks ----

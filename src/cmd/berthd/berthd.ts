@@ -57,6 +57,7 @@ const program = new Command('berthd')
   .addOption(new Option('--log-driver <name>', 'Default driver for container logs (default json-file)'))
   .addOption(new Option('--log-opt <opt...>', 'Default log driver options for containers (key=value)').argParser(collectLogOpt))
   .addOption(new Option('--live-restore [bool]', 'Keep containers running while berthd is down (default true)').argParser(parseBoolFlag))
+  .addOption(new Option('--shim-group-size <n>', 'Containers sharing one containerd shim (0 or 1: a shim each; default 10)').argParser(Number))
   .addOption(new Option('--tls [bool]', 'Use TLS; implied by --tlsverify').argParser(parseBoolFlag))
   .addOption(new Option('--tlsverify [bool]', 'Use TLS and verify the remote').argParser(parseBoolFlag))
   .addOption(new Option('--tlscacert <file>', 'Trust certs signed only by this CA (default $DOCKER_CERT_PATH/ca.pem)'))
@@ -146,6 +147,7 @@ async function main(): Promise<void> {
     idMap: remap?.mapping,
     logConfig: { 'log-driver': cfg['log-driver'], 'log-opts': cfg['log-opts'] },
     liveRestore,
+    shimGroupSize: cfg['shim-group-size'],
     network: {
       bridgeName: cfg.bridge,
       bip: cfg.bip,

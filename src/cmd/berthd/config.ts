@@ -36,6 +36,8 @@ export interface DaemonConfig {
   'log-opts'?: Record<string, string>;
   /** Containers keep running while berthd is down (default true; false: SIGTERM stops them). */
   'live-restore'?: boolean;
+  /** Containers per containerd shim (0 or 1: a shim per container). */
+  'shim-group-size'?: number;
   // The API's tcp listeners and unix sockets, as dockerd: TLS, client verification, socket group.
   tls?: boolean;
   tlsverify?: boolean;
@@ -80,6 +82,7 @@ const flagToKey: Record<string, keyof DaemonConfig> = {
   logDriver: 'log-driver',
   logOpt: 'log-opts',
   liveRestore: 'live-restore',
+  shimGroupSize: 'shim-group-size',
   tls: 'tls',
   tlsverify: 'tlsverify',
   tlscacert: 'tlscacert',
@@ -126,6 +129,10 @@ export async function loadDaemonConfig(
     throw new Error(`the following directives are specified both as a flag and in the configuration file: ${conflicts.join(', ')}`);
   }
   validateDnsConfig(cfg as Partial<DaemonConfig>);
+  const groupSize = cfg['shim-group-size'];
+  if (groupSize !== undefined && !(typeof groupSize === 'number' && Number.isInteger(groupSize) && groupSize >= 0 && groupSize <= 1000)) {
+    throw new Error(`invalid shim-group-size ${String(groupSize)}: want a whole number from 0 to 1000`);
+  }
   // No host given: the unix socket, or with TLS on dockerd's tcp://localhost:2376.
   if (!Array.isArray(cfg['hosts']) || cfg['hosts'].length === 0) {
     cfg['hosts'] = cfg['tls'] === true || cfg['tlsverify'] !== undefined ? ['tcp://localhost:2376'] : ['unix:///var/run/berth.sock'];
