@@ -27,6 +27,7 @@ import { errnoCode } from '../../pkg/errors.js';
 import { loadDaemonConfig, type DaemonConfig } from './config.js';
 import { findBinary } from './binaries.js';
 import { DEFAULT_SOCKET_GROUP, listenOptions } from './listeners.js';
+import { RegistryConfig } from '../../registry/config.js';
 
 const program = new Command('berthd')
   .description('A Docker Engine written in TypeScript')
@@ -56,6 +57,8 @@ const program = new Command('berthd')
   .addOption(new Option('--tlscacert <file>', 'Trust certs signed only by this CA (default $DOCKER_CERT_PATH/ca.pem)'))
   .addOption(new Option('--tlscert <file>', 'Path to TLS certificate file (default $DOCKER_CERT_PATH/cert.pem)'))
   .addOption(new Option('--tlskey <file>', 'Path to TLS key file (default $DOCKER_CERT_PATH/key.pem)'))
+  .addOption(new Option('--registry-mirror <url...>', 'Preferred Docker registry mirror'))
+  .addOption(new Option('--insecure-registry <registry...>', 'Enable insecure registry communication'))
   .addOption(new Option('-G, --group <group>', `Group for the unix socket (default "${DEFAULT_SOCKET_GROUP}")`))
   .parse();
 
@@ -118,6 +121,8 @@ async function main(): Promise<void> {
   );
   // Listener settings fail fast, before containerd or any state is touched (as dockerd's).
   const listening = await listenOptions(cfg, logger);
+  const registry = { mirrors: cfg['registry-mirrors'], insecureRegistries: cfg['insecure-registries'] };
+  new RegistryConfig(registry); // bad mirrors or registries fail here, before any state is touched
   await writePidFile(cfg.pidfile);
   const liveRestore = cfg['live-restore'] ?? true;
   const daemon = await Daemon.start({
@@ -131,6 +136,7 @@ async function main(): Promise<void> {
     engineId: await engineId(cfg['data-root']),
     logConfig: { 'log-driver': cfg['log-driver'], 'log-opts': cfg['log-opts'] },
     liveRestore,
+    registry,
     network: {
       bridgeName: cfg.bridge,
       bip: cfg.bip,

@@ -33,6 +33,9 @@ export interface DaemonConfig {
   tlscert?: string;
   tlskey?: string;
   group?: string;
+  // Registries, as dockerd: Docker Hub mirrors, registries reached over HTTP or unverified TLS.
+  'registry-mirrors'?: string[];
+  'insecure-registries'?: string[];
 }
 
 const defaults: Omit<DaemonConfig, 'hosts'> = {
@@ -69,6 +72,8 @@ const flagToKey: Record<string, keyof DaemonConfig> = {
   tlscert: 'tlscert',
   tlskey: 'tlskey',
   group: 'group',
+  registryMirror: 'registry-mirrors',
+  insecureRegistry: 'insecure-registries',
 };
 
 const known = new Set<string>(Object.values(flagToKey));

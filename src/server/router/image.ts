@@ -28,6 +28,45 @@ export interface CommitRequest {
   config?: Record<string, unknown>;
 }
 
+export interface PullRequest {
+  fromImage: string;
+  tag: string;
+  platform: string;
+  /** The X-Registry-Auth header, still encoded. */
+  registryAuth?: string;
+}
+
+/** A line of the pull/push progress stream (dockerd's jsonmessage.JSONMessage). */
+export interface JSONMessage {
+  status?: string;
+  progressDetail?: { current?: number; total?: number };
+  progress?: string;
+  id?: string;
+  errorDetail?: { message: string };
+  error?: string;
+  aux?: Record<string, unknown>;
+}
+
+/**
+ * Streams JSON messages as dockerd's WriteFlusher does: nothing is sent until the first message,
+ * so an error before it is a plain HTTP error; after it, an error is the stream's last message.
+ */
+export async function streamMessages(res: ServerResponse, run: (out: (m: JSONMessage) => void) => Promise<void>): Promise<void> {
+  const out = (m: JSONMessage): void => {
+    if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.write(JSON.stringify(m) + '\r\n');
+  };
+  try {
+    await run(out);
+  } catch (err) {
+    if (!res.headersSent) throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    out({ errorDetail: { message }, error: message });
+  }
+  if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'application/json' });
+  res.end();
+}
+
 export interface ImageBackend {
   images(opts: ListOptions): Promise<ImageSummary[]>;
   imageInspect(name: string): Promise<ImageInspect>;
@@ -38,8 +77,8 @@ export interface ImageBackend {
   imagesPrune(filters: Filters): Promise<ImagesPruneReport>;
   /** POST /images/create?fromSrc=-: resolves to the new image's ID. */
   imageImport(src: Readable, opts: ImportOptions): Promise<string>;
-  /** POST /images/create?fromImage=: pulling is not supported yet, so this always fails. */
-  imagePull(ref: string): Promise<never>;
+  /** POST /images/create?fromImage=: pulls from a registry, reporting progress to `out`. */
+  imagePull(req: PullRequest, out: (m: JSONMessage) => void): Promise<void>;
   imagesSave(names: string[]): Promise<Readable>;
   imagesLoad(src: Readable, out: (m: LoadMessage) => void, quiet: boolean): Promise<void>;
   /** POST /commit: resolves to the new image's ID. */
@@ -106,7 +145,11 @@ export function imageRoutes(r: Router, b: ImageBackend): void {
       return;
     }
     if (fromImage) {
-      await b.imagePull(fromImage);
+      const registryAuth = req.headers['x-registry-auth'];
+      const pull: PullRequest = { fromImage, tag: query.get('tag') ?? '', platform: query.get('platform') ?? '' };
+      if (typeof registryAuth === 'string' && registryAuth) pull.registryAuth = registryAuth;
+      await streamMessages(res, (out) => b.imagePull(pull, out));
+      return;
     }
     throw invalidParameter('either fromSrc or fromImage must be given');
   });
