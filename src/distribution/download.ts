@@ -23,8 +23,8 @@ class VerificationError extends BerthError {
 }
 
 function retryable(err: unknown): boolean {
-  if (err instanceof VerificationError) return false;
-  if (err instanceof RegistryError) return err.network || (err.status !== undefined && (err.status >= 500 || err.status === 429));
+  // Requests are retried by the transport already; this starts over a body that broke off.
+  if (err instanceof VerificationError || err instanceof RegistryError) return false;
   const code = (err as NodeJS.ErrnoException).code;
   return code === 'ECONNRESET' || code === 'ETIMEDOUT' || code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (err as Error).message === 'unexpected EOF';
 }
@@ -64,7 +64,13 @@ async function downloadOnce(repo: Repository, desc: Descriptor, file: string, ou
       cb(null, chunk);
     },
   });
-  await pipeline(body, meter, createWriteStream(file, { mode: 0o600 }), { signal });
+  try {
+    await pipeline(body, meter, createWriteStream(file, { mode: 0o600 }), { signal });
+  } catch (err) {
+    // The connection dropped mid-body: as Go's reader reports it.
+    if (!(err instanceof BerthError) && !signal?.aborted && n < desc.size) throw Object.assign(new Error('unexpected EOF'), { cause: err });
+    throw err;
+  }
   if (n < desc.size) throw new Error('unexpected EOF');
   progress.finish();
   update(out, id, 'Verifying Checksum');
