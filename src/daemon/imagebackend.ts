@@ -5,6 +5,7 @@ import type { UsedBy } from '../image/service.js';
 import { parseNormalizedNamed, tagNameOnly, trimNamed, validateDigest, withDigest, withTag, type Reference } from '../reference/reference.js';
 import { decodeAuthHeader } from '../registry/auth.js';
 import { pullImage } from '../distribution/pull.js';
+import { pushImage } from '../distribution/push.js';
 import type { Daemon } from './daemon.js';
 import { normalizeConfig } from './config.js';
 import { commitContainer } from './commit.js';
@@ -39,6 +40,12 @@ export function imageBackend(d: Daemon): ImageBackend {
     imagePull: async (req, out) => {
       const auth = decodeAuthHeader(req.registryAuth);
       await pullImage(d.distribution, { ref: pullReference(req.fromImage, req.tag), platform: req.platform, out, ...(auth ? { auth } : {}) });
+    },
+    imagePush: async (req, out) => {
+      const auth = decodeAuthHeader(req.registryAuth);
+      let name = parseNormalizedNamed(req.name);
+      if (req.tag) name = withTag(name, req.tag);
+      await pushImage(d.distribution, { name: trimNamed(name), ...(name.tag !== undefined ? { tag: name.tag } : {}), out, ...(auth ? { auth } : {}) });
     },
     imagesSave: (names) => d.images.save(names),
     imagesLoad: (src, out, quiet) => d.images.load(src, out, quiet),

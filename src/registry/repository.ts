@@ -46,7 +46,7 @@ export class Repository {
   /** HEAD a blob: its size when the registry has it, undefined when it does not. */
   async statBlob(digest: string, scopes = [this.scope('pull,push')]): Promise<number | undefined> {
     const res = await this.session.request('HEAD', `/v2/${this.path}/blobs/${digest}`, { scopes, retry: true });
-    res.body.resume();
+    if (res.status === 404 || res.status === 200) res.body.resume();
     if (res.status === 404) return undefined;
     if (res.status !== 200) throw await unexpected('HEAD', res);
     return Number(res.headers['content-length'] ?? 0);
@@ -64,9 +64,12 @@ export class Repository {
       path += `?mount=${encodeURIComponent(mount.digest)}&from=${encodeURIComponent(mount.from)}`;
     }
     const res = await this.session.request('POST', path, { scopes, body: Buffer.alloc(0), noRedirect: true });
-    res.body.resume();
-    if (mount && res.status === 201) return { mounted: true };
+    if (mount && res.status === 201) {
+      res.body.resume();
+      return { mounted: true };
+    }
     if (res.status !== 202) throw await unexpected('POST', res);
+    res.body.resume();
     return { mounted: false, location: this.location(res.headers.location, res.url) };
   }
 
@@ -78,8 +81,21 @@ export class Repository {
       headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(length), 'Content-Range': `${start}-${start + length - 1}` },
       noRedirect: true,
     });
-    res.body.resume();
     if (res.status !== 202) throw await unexpected('PATCH', res);
+    res.body.resume();
+    return this.location(res.headers.location, res.url);
+  }
+
+  /** Streams a whole blob (chunked transfer encoding) in one PATCH; returns the next location. */
+  async uploadStream(location: URL, body: Readable): Promise<URL> {
+    const res = await this.session.request('PATCH', location, {
+      scopes: [this.scope('pull,push')],
+      body: () => body,
+      headers: { 'Content-Type': 'application/octet-stream' },
+      noRedirect: true,
+    });
+    if (res.status !== 202) throw await unexpected('PATCH', res);
+    res.body.resume();
     return this.location(res.headers.location, res.url);
   }
 
@@ -93,8 +109,8 @@ export class Repository {
       headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(body ? length : 0) },
       noRedirect: true,
     });
-    res.body.resume();
     if (res.status !== 201) throw await unexpected('PUT', res);
+    res.body.resume();
   }
 
   /** PUT a manifest under a tag or digest; returns the digest the registry gave it. */

@@ -27,6 +27,8 @@ import { errnoCode } from '../../pkg/errors.js';
 import { loadDaemonConfig, type DaemonConfig } from './config.js';
 import { findBinary } from './binaries.js';
 import { DEFAULT_SOCKET_GROUP, listenOptions } from './listeners.js';
+import { distributionRoutes } from '../../server/router/distribution.js';
+import { distributionBackend } from '../../daemon/distributionbackend.js';
 import { RegistryConfig } from '../../registry/config.js';
 
 const program = new Command('berthd')
@@ -154,6 +156,7 @@ async function main(): Promise<void> {
   containerRoutes(router, containerBackend(daemon));
   execRoutes(router, execBackend(daemon));
   imageRoutes(router, imageBackend(daemon));
+  distributionRoutes(router, distributionBackend(daemon));
   networkRoutes(router, networkBackend(daemon));
   swarmRoutes(router);
   volumeRoutes(router, daemon);

@@ -36,6 +36,12 @@ export interface PullRequest {
   registryAuth?: string;
 }
 
+export interface PushRequest {
+  name: string;
+  tag: string;
+  registryAuth?: string;
+}
+
 /** A line of the pull/push progress stream (dockerd's jsonmessage.JSONMessage). */
 export interface JSONMessage {
   status?: string;
@@ -79,6 +85,8 @@ export interface ImageBackend {
   imageImport(src: Readable, opts: ImportOptions): Promise<string>;
   /** POST /images/create?fromImage=: pulls from a registry, reporting progress to `out`. */
   imagePull(req: PullRequest, out: (m: JSONMessage) => void): Promise<void>;
+  /** POST /images/{name}/push: pushes the tag (or every tag of the repository), reporting progress to `out`. */
+  imagePush(req: PushRequest, out: (m: JSONMessage) => void): Promise<void>;
   imagesSave(names: string[]): Promise<Readable>;
   imagesLoad(src: Readable, out: (m: LoadMessage) => void, quiet: boolean): Promise<void>;
   /** POST /commit: resolves to the new image's ID. */
@@ -118,6 +126,13 @@ export function imageRoutes(r: Router, b: ImageBackend): void {
       }
     }
     res.end();
+  });
+
+  r.post('/images/{name:.*}/push', async ({ req, res, params, query }) => {
+    const registryAuth = req.headers['x-registry-auth'];
+    const push: PushRequest = { name: params.name, tag: query.get('tag') ?? '' };
+    if (typeof registryAuth === 'string' && registryAuth) push.registryAuth = registryAuth;
+    await streamMessages(res, (out) => b.imagePush(push, out));
   });
 
   r.get('/images/{name:.*}/history', async ({ res, params }) => {
