@@ -15,7 +15,8 @@ import { dockerFails, dockerOk, dockerOut } from './helpers.js';
 const reg = await startRegistry();
 const authReg = await startRegistry({ htpasswd: { user: 'berth', password: 's3cret-pass' } });
 after(() => Promise.all([reg.stop(), authReg.stop()]));
-const env = useDaemon();
+// Flags as dockerd's: an insecure registry by name shows in /info.
+const env = useDaemon({ args: ['--insecure-registry', 'myreg.example:5000', '--insecure-registry', '10.99.0.0/16'] });
 
 /** A two-layer image: the busybox rootfs and a commit on top. */
 async function twoLayerImage(name: string): Promise<string> {
@@ -69,6 +70,13 @@ test('push, rmi, pull: same image ID and RepoDigests; a re-push uploads nothing;
   assert.equal(await dockerOut(d, ['inspect', '-f', '{{.Id}} {{json .RepoDigests}}', name]), `${id} ["${reg.host}/pushed@${digest}"]`);
   assert.equal(await dockerOut(d, ['run', '--rm', name, 'cat', '/etc/pushed']), 'pushed-content');
   await dockerFails(d, ['push', `${reg.host}/pushed:nope`], 1, `tag does not exist: ${reg.host}/pushed:nope`);
+});
+
+test('--insecure-registry shows in /info as dockerd shows it', async () => {
+  const info = JSON.parse(await dockerOut(env.daemon, ['info', '-f', '{{json .RegistryConfig}}'])) as Record<string, unknown>;
+  assert.deepEqual(info.InsecureRegistryCIDRs, ['::1/128', '127.0.0.0/8', '10.99.0.0/16']);
+  assert.deepEqual((info.IndexConfigs as Record<string, unknown>)['myreg.example:5000'], { Name: 'myreg.example:5000', Mirrors: [], Secure: false, Official: false });
+  assert.equal(info.Mirrors, null);
 });
 
 test('docker login and logout against an htpasswd registry; pulls and pushes use the credentials', async () => {
