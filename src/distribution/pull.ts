@@ -81,7 +81,9 @@ export async function pullImage(deps: DistributionDeps, req: PullRequest): Promi
   for (const ep of endpoints) {
     const session = new Session(ep, req.auth, deps.logger);
     try {
-      const tagUpdated = await pullFrom(deps, new Repository(session, req.ref.path), req.ref, want, out, ep.url.host);
+      // Blobs are remembered under the reference's registry (docker.io, not the Hub's API host).
+      const registry = ep.mirror ? ep.url.host : req.ref.domain;
+      const tagUpdated = await pullFrom(deps, new Repository(session, req.ref.path), req.ref, want, out, registry);
       const status = tagUpdated ? 'Downloaded newer image for' : 'Image is up to date for';
       message(req.out, '', `Status: ${status} ${familiarString(req.ref)}`);
       deps.images.event('pull', familiarString(req.ref), familiarName(req.ref), deps.images.references.get(req.ref) ?? '');
@@ -187,6 +189,8 @@ async function fetchLayers(deps: DistributionDeps, repo: Repository, layers: Des
   const abort = new AbortController();
   const files: string[] = [];
   const downloads = new Map<string, Promise<string>>();
+  // The failure that stopped the others (theirs are only aborts).
+  let firstErr: unknown;
   const todo = layers.slice(present);
   for (const d of todo) if (!downloads.has(d.digest)) update(out, shortID(d), 'Pulling fs layer');
   for (const d of todo) {
@@ -195,7 +199,10 @@ async function fetchLayers(deps: DistributionDeps, repo: Repository, layers: Des
     files.push(file);
     if (!slots.available()) update(out, shortID(d), 'Waiting');
     const p = slots.run(() => downloadBlob(repo, d, file, out, shortID(d), abort.signal)).then(() => file);
-    p.catch(() => abort.abort());
+    p.catch((err: unknown) => {
+      firstErr ??= err;
+      abort.abort();
+    });
     downloads.set(d.digest, p);
   }
   try {
@@ -225,7 +232,7 @@ async function fetchLayers(deps: DistributionDeps, repo: Repository, layers: Des
     abort.abort();
     await Promise.allSettled(downloads.values());
     for (const cid of held.reverse()) await store.release(cid).catch(() => undefined);
-    throw err;
+    throw firstErr ?? err;
   } finally {
     for (const f of files) await rm(f, { force: true });
   }

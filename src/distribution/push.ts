@@ -54,7 +54,7 @@ export async function pushImage(deps: DistributionDeps, req: PushRequest): Promi
     const session = new Session(ep, req.auth, deps.logger);
     try {
       const repo = new Repository(session, repoName.path);
-      for (const { ref, id } of refs) await pushTag(deps, repo, ref, id, req.out, ep.url.host === 'registry-1.docker.io' ? 'docker.io' : repoName.domain);
+      for (const { ref, id } of refs) await pushTag(deps, repo, ref, id, req.out, repoName.domain);
       return;
     } catch (err) {
       lastErr = err;
@@ -144,12 +144,23 @@ async function pushLayer(deps: DistributionDeps, repo: Repository, registry: str
 async function uploadLayer(deps: DistributionDeps, repo: Repository, cid: string, out: ProgressOutput, id: string): Promise<PushedBlob> {
   const layers = deps.images.layers;
   const total = (await layers.tarSize(cid)) ?? 0;
-  const up = await repo.startUpload();
-  if (up.mounted) throw invalidParameter('registry mounted a blob it was not asked to');
   const progress = new ByteProgress(out, id, 'Pushing', total);
   const hash = createHash('sha256');
   let size = 0;
-  const { stream } = await layers.tarStream(cid);
+  const { stream, exact } = await layers.tarStream(cid);
+  if (!exact) {
+    stream.destroy();
+    throw invalidParameter(`layer ${cid} has no record of its original tar (stored by an older berthd): its content would not match the image's diffID; pull or build the image again`);
+  }
+  let location: URL;
+  try {
+    const up = await repo.startUpload();
+    if (up.mounted) throw invalidParameter('registry mounted a blob it was not asked to');
+    location = up.location;
+  } catch (err) {
+    stream.destroy();
+    throw err;
+  }
   const counted = stream.pipe(
     new Transform({
       transform(c: Buffer, _e, cb) {
@@ -169,7 +180,7 @@ async function uploadLayer(deps: DistributionDeps, repo: Repository, cid: string
   const piping = pipeline(counted, gz, meter).catch((err: unknown) => {
     meter.destroy(err as Error);
   });
-  const next = await repo.uploadStream(up.location, meter);
+  const next = await repo.uploadStream(location, meter);
   await piping;
   progress.finish();
   const digest = `sha256:${hash.digest('hex')}`;
