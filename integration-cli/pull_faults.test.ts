@@ -119,6 +119,20 @@ for (const [fault, message] of [
   });
 }
 
+test('a client that goes away mid-pull cancels it: the download stops and nothing is kept', async () => {
+  const d = env.daemon;
+  const before = await storeState(d.dataRoot);
+  await serve('abandoned', 'stall');
+  const reached = new Promise<void>((resolve) => (stalled = resolve));
+  const pull = dockerBackground(d, ['pull', `${host}/abandoned`]);
+  await reached;
+  await waitUntil('the download to begin', async () => (await readdir(join(d.dataRoot, 'image/overlay2/tmp'))).length > 0);
+  pull.kill('SIGKILL');
+  await pull.exited;
+  await waitUntil('the pull to be cancelled', async () => (await storeState(d.dataRoot)) === before, 20_000);
+  releaseStall!();
+});
+
 test('SIGKILL in the middle of a pull leaves no half layer; the next pull completes', async () => {
   const d = env.daemon;
   const before = await storeState(d.dataRoot);

@@ -37,9 +37,9 @@ export function imageBackend(d: Daemon): ImageBackend {
     imageRemove: (name, opts) => d.images.remove(name, opts, usedBy(d)),
     imagesPrune: (filters) => d.images.prune(filters, usedBy(d)),
     imageImport: (src, opts) => d.images.importImage(src, opts),
-    imagePull: async (req, out) => {
+    imagePull: async (req, out, signal) => {
       const auth = decodeAuthHeader(req.registryAuth);
-      await pullImage(d.distribution, { ref: pullReference(req.fromImage, req.tag), platform: req.platform, out, ...(auth ? { auth } : {}) });
+      await pullImage(d.distribution, { ref: pullReference(req.fromImage, req.tag), platform: req.platform, out, ...(auth ? { auth } : {}), ...(signal ? { signal } : {}) });
     },
     imagePush: async (req, out) => {
       const auth = decodeAuthHeader(req.registryAuth);

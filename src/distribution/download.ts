@@ -32,6 +32,7 @@ function retryable(err: unknown): boolean {
 /** Fetches `desc` from `repo` into `file`, reporting `Downloading`, `Verifying Checksum`, `Download complete` under `id`. */
 export async function downloadBlob(repo: Repository, desc: Descriptor, file: string, out: ProgressOutput, id: string, signal?: AbortSignal): Promise<void> {
   for (let attempt = 1; ; attempt++) {
+    signal?.throwIfAborted();
     try {
       await downloadOnce(repo, desc, file, out, id, signal);
       return;

@@ -7,10 +7,10 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { invalidParameter, notFound } from '../pkg/errors.js';
-import { chainID } from '../layer/store.js';
+import { chainID, type StagedLayer } from '../layer/store.js';
 import type { ImageService, ImageConfig } from '../image/service.js';
 import { familiarName, familiarString, trimNamed, withDigest, type Reference } from '../reference/reference.js';
 import type { AuthConfig } from '../registry/auth.js';
@@ -38,6 +38,21 @@ import { LayerDigests } from './layerdigests.js';
 const MAX_CONFIG_SIZE = 8 << 20;
 /** dockerd's max-concurrent-downloads default. */
 const CONCURRENT_DOWNLOADS = 3;
+const CONCURRENT_EXTRACTIONS = 2;
+
+/** A downloaded blob read back, its bytes counted into `progress` when there is one. */
+function meteredFile(file: string, progress?: ByteProgress): Readable {
+  const src = createReadStream(file, { highWaterMark: 1 << 20 });
+  if (!progress) return src;
+  const counted = new Transform({
+    transform(c: Buffer, _e, cb) {
+      progress.add(c.length);
+      cb(null, c);
+    },
+  });
+  src.once('error', (err) => counted.destroy(err));
+  return src.pipe(counted);
+}
 
 export interface DistributionDeps {
   images: ImageService;
@@ -52,6 +67,8 @@ export interface PullRequest {
   platform?: string;
   auth?: AuthConfig;
   out: ProgressOutput;
+  /** Aborted when the client goes away: downloads stop and nothing is stored. */
+  signal?: AbortSignal;
 }
 
 /** dockerd's translatePullError: registry error codes become the messages the CLI shows. */
@@ -83,7 +100,7 @@ export async function pullImage(deps: DistributionDeps, req: PullRequest): Promi
     try {
       // Blobs are remembered under the reference's registry (docker.io, not the Hub's API host).
       const registry = ep.mirror ? ep.url.host : req.ref.domain;
-      const tagUpdated = await pullFrom(deps, new Repository(session, req.ref.path), req.ref, want, out, registry);
+      const tagUpdated = await pullFrom(deps, new Repository(session, req.ref.path), req.ref, want, out, registry, req.signal);
       const status = tagUpdated ? 'Downloaded newer image for' : 'Image is up to date for';
       message(req.out, '', `Status: ${status} ${familiarString(req.ref)}`);
       deps.images.event('pull', familiarString(req.ref), familiarName(req.ref), deps.images.references.get(req.ref) ?? '');
@@ -101,7 +118,7 @@ export async function pullImage(deps: DistributionDeps, req: PullRequest): Promi
   throw lastErr;
 }
 
-async function pullFrom(deps: DistributionDeps, repo: Repository, ref: Reference, want: Platform | undefined, out: ProgressOutput, registryHost: string): Promise<boolean> {
+async function pullFrom(deps: DistributionDeps, repo: Repository, ref: Reference, want: Platform | undefined, out: ProgressOutput, registryHost: string, signal?: AbortSignal): Promise<boolean> {
   const tagOrDigest = ref.digest ?? ref.tag!;
   let fetched = await repo.getManifest(tagOrDigest, MANIFEST_ACCEPT, MAX_MANIFEST_SIZE);
   const manifestDigest = sha256Digest(fetched.body);
@@ -131,7 +148,7 @@ async function pullFrom(deps: DistributionDeps, repo: Repository, ref: Reference
   const diffIDs = config.rootfs.diff_ids;
   if (diffIDs.length !== layers.length) throw invalidParameter('layers from manifest don\'t match image configuration');
 
-  const held = await fetchLayers(deps, repo, layers, diffIDs, out, registryHost);
+  const held = await fetchLayers(deps, repo, layers, diffIDs, out, registryHost, signal);
   let id: string;
   try {
     id = await deps.images.createImage(configBytes);
@@ -171,7 +188,7 @@ function checkPlatform(ref: Reference, config: ImageConfig, want: Platform | und
  * exists"), the rest downloaded (three at a time) and applied in order. Returns the chain IDs
  * whose references the caller must release once the image holds its own.
  */
-async function fetchLayers(deps: DistributionDeps, repo: Repository, layers: Descriptor[], diffIDs: string[], out: ProgressOutput, registryHost: string): Promise<string[]> {
+async function fetchLayers(deps: DistributionDeps, repo: Repository, layers: Descriptor[], diffIDs: string[], out: ProgressOutput, registryHost: string, signal?: AbortSignal): Promise<string[]> {
   const store = deps.images.layers;
   const held: string[] = [];
   let present = 0;
@@ -187,10 +204,16 @@ async function fetchLayers(deps: DistributionDeps, repo: Repository, layers: Des
 
   const slots = new Semaphore(CONCURRENT_DOWNLOADS);
   const abort = new AbortController();
-  const files: string[] = [];
-  const downloads = new Map<string, Promise<string>>();
   // The failure that stopped the others (theirs are only aborts).
   let firstErr: unknown;
+  const cancel = (): void => {
+    firstErr ??= new Error('context canceled');
+    abort.abort();
+  };
+  if (signal?.aborted) cancel();
+  signal?.addEventListener('abort', cancel, { once: true });
+  const files: string[] = [];
+  const downloads = new Map<string, Promise<string>>();
   const todo = layers.slice(present);
   for (const d of todo) if (!downloads.has(d.digest)) update(out, shortID(d), 'Pulling fs layer');
   for (const d of todo) {
@@ -205,35 +228,57 @@ async function fetchLayers(deps: DistributionDeps, repo: Repository, layers: Des
     });
     downloads.set(d.digest, p);
   }
+  // Each verified download is applied at once into a staged directory (two at a time: extraction
+  // is CPU-bound), then the staged layers become layers in order, each on its parent.
+  const extractSlots = new Semaphore(CONCURRENT_EXTRACTIONS);
+  const staging = new Map<string, Promise<StagedLayer>>();
+  for (const d of todo) {
+    if (staging.has(d.digest)) continue;
+    const p = downloads.get(d.digest)!.then((file) =>
+      extractSlots.run(async () => {
+        if (abort.signal.aborted) throw firstErr;
+        const progress = new ByteProgress(out, shortID(d), 'Extracting', d.size);
+        const staged = await store.stage(meteredFile(file, progress));
+        progress.finish();
+        return staged;
+      }),
+    );
+    p.catch((err: unknown) => {
+      firstErr ??= err;
+      abort.abort();
+    });
+    staging.set(d.digest, p);
+  }
+  const adopted = new Set<string>();
   try {
     for (let i = present; i < layers.length; i++) {
       const d = layers[i]!;
-      const file = await downloads.get(d.digest)!;
-      const parent = i > 0 ? chainID(diffIDs.slice(0, i)) : undefined;
-      const progress = new ByteProgress(out, shortID(d), 'Extracting', d.size);
-      const body = createReadStream(file, { highWaterMark: 1 << 20 }).pipe(
-        new Transform({
-          transform(c: Buffer, _e, cb) {
-            progress.add(c.length);
-            cb(null, c);
-          },
-        }),
-      );
-      const layer = await store.register(body, parent);
-      held.push(layer.chainID);
-      if (layer.diffID !== diffIDs[i]) {
-        throw invalidParameter(`layer ${d.digest} does not match its diffID in the image config: expected ${diffIDs[i]}, got ${layer.diffID}`);
+      const staged = await staging.get(d.digest)!;
+      if (abort.signal.aborted) throw firstErr;
+      if (staged.diffID !== diffIDs[i]) {
+        throw invalidParameter(`layer ${d.digest} does not match its diffID in the image config: expected ${diffIDs[i]}, got ${staged.diffID}`);
       }
-      progress.finish();
+      const parent = i > 0 ? chainID(diffIDs.slice(0, i)) : undefined;
+      // The same blob twice in one image: the second use applies its file again.
+      const layer = adopted.has(d.digest)
+        ? await store.register(meteredFile(await downloads.get(d.digest)!), parent)
+        : await store.registerStaged(staged, parent);
+      adopted.add(d.digest);
+      held.push(layer.chainID);
       update(out, shortID(d), 'Pull complete');
       await deps.digests.remember(registryHost, repo.path, diffIDs[i]!, d);
     }
   } catch (err) {
     abort.abort();
     await Promise.allSettled(downloads.values());
+    for (const [digest, p] of staging) {
+      const staged = await p.catch(() => undefined);
+      if (staged && !adopted.has(digest)) await store.discardStaged(staged);
+    }
     for (const cid of held.reverse()) await store.release(cid).catch(() => undefined);
     throw firstErr ?? err;
   } finally {
+    signal?.removeEventListener('abort', cancel);
     for (const f of files) await rm(f, { force: true });
   }
   return held;

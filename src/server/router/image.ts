@@ -57,13 +57,18 @@ export interface JSONMessage {
  * Streams JSON messages as dockerd's WriteFlusher does: nothing is sent until the first message,
  * so an error before it is a plain HTTP error; after it, an error is the stream's last message.
  */
-export async function streamMessages(res: ServerResponse, run: (out: (m: JSONMessage) => void) => Promise<void>): Promise<void> {
+export async function streamMessages(res: ServerResponse, run: (out: (m: JSONMessage) => void, signal: AbortSignal) => Promise<void>): Promise<void> {
+  // A client that goes away cancels the work, as dockerd's request context does.
+  const gone = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) gone.abort();
+  });
   const out = (m: JSONMessage): void => {
     if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'application/json' });
     res.write(JSON.stringify(m) + '\r\n');
   };
   try {
-    await run(out);
+    await run(out, gone.signal);
   } catch (err) {
     if (!res.headersSent) throw err;
     const message = err instanceof Error ? err.message : String(err);
@@ -84,7 +89,7 @@ export interface ImageBackend {
   /** POST /images/create?fromSrc=-: resolves to the new image's ID. */
   imageImport(src: Readable, opts: ImportOptions): Promise<string>;
   /** POST /images/create?fromImage=: pulls from a registry, reporting progress to `out`. */
-  imagePull(req: PullRequest, out: (m: JSONMessage) => void): Promise<void>;
+  imagePull(req: PullRequest, out: (m: JSONMessage) => void, signal?: AbortSignal): Promise<void>;
   /** POST /images/{name}/push: pushes the tag (or every tag of the repository), reporting progress to `out`. */
   imagePush(req: PushRequest, out: (m: JSONMessage) => void): Promise<void>;
   imagesSave(names: string[]): Promise<Readable>;
@@ -163,7 +168,7 @@ export function imageRoutes(r: Router, b: ImageBackend): void {
       const registryAuth = req.headers['x-registry-auth'];
       const pull: PullRequest = { fromImage, tag: query.get('tag') ?? '', platform: query.get('platform') ?? '' };
       if (typeof registryAuth === 'string' && registryAuth) pull.registryAuth = registryAuth;
-      await streamMessages(res, (out) => b.imagePull(pull, out));
+      await streamMessages(res, (out, signal) => b.imagePull(pull, out, signal));
       return;
     }
     throw invalidParameter('either fromSrc or fromImage must be given');
