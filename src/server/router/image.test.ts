@@ -137,7 +137,7 @@ test('prune: filters', async () => {
   assert.deepEqual(log.take(), ['prune [["dangling",["false"]]]']);
 });
 
-test('create: import from the body; URLs refused; pulls fail', async () => {
+test('create: import from the body; URLs refused; pulls stream, or fail before the stream', async () => {
   const r = await call('POST', '/images/create?fromSrc=-&repo=me/img&tag=v1&changes=CMD%20sh&changes=ENV%20A=1&message=hi', Buffer.from('rootfs'));
   assert.equal(r.status, 200);
   assert.deepEqual(json(r), { status: 'sha256:new' });
