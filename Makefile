@@ -1,6 +1,6 @@
 # Berth — see README.md. `make run` and `make test` work on a fresh Debian machine (as root).
 
-DEB_PACKAGES := containerd runc tini busybox-static iptables nftables iproute2 util-linux bsdutils procps docker-compose openssl passwd skopeo apache2-utils
+DEB_PACKAGES := containerd runc tini busybox-static iptables nftables iproute2 util-linux bsdutils procps docker-compose openssl passwd docker-registry apache2-utils skopeo
 NPM_STAMP := node_modules/.package-lock.json
 
 .PHONY: build deps run test stress unit integration bench clean

@@ -25,6 +25,9 @@ import { stopContainersAtShutdown } from './shutdown.js';
 import type { NetworkController } from '../network/controller.js';
 import { openNetworks, restoreNetworking, type NetworkDaemonOptions } from './network.js';
 import { chownToRemappedGroup, type IdentityMapping } from '../pkg/idmap.js';
+import { RegistryConfig, type RegistryOptions } from '../registry/config.js';
+import { LayerDigests } from '../distribution/layerdigests.js';
+import type { DistributionDeps } from '../distribution/pull.js';
 
 export const CONTAINERD_NAMESPACE = 'berth';
 
@@ -63,6 +66,8 @@ export interface DaemonOptions {
   idMap?: IdentityMapping;
   /** Containers per containerd shim (default DEFAULT_SHIM_GROUP_SIZE; ≤ 1: a shim each). */
   shimGroupSize?: number;
+  /** Registry mirrors and insecure registries (`--registry-mirror`, `--insecure-registry`). */
+  registry?: RegistryOptions;
 }
 
 export class Daemon {
@@ -79,6 +84,8 @@ export class Daemon {
   networks!: NetworkController;
   /** Named and anonymous volumes (set in start(), before containers load). */
   volumes!: VolumeService;
+  /** What pulls and pushes work with: the image service, registry settings, known blobs. */
+  distribution!: DistributionDeps;
   private stopContainerd?: () => Promise<void>;
   private closing = false;
   private stoppingContainers = false;
@@ -151,6 +158,12 @@ export class Daemon {
       onEvent: (action, id, attrs) => events.publish({ Type: 'image', Action: action, Actor: { ID: id, Attributes: attrs } }),
     });
     const d = new Daemon(opts, ctd, images, events);
+    d.distribution = {
+      images,
+      registries: new RegistryConfig(opts.registry),
+      digests: await LayerDigests.open(join(opts.dataRoot, 'image', 'overlay2')),
+      logger: opts.logger,
+    };
     void d.sysInfo();
     d.volumes = await VolumeService.open({
       root: join(opts.dataRoot, 'volumes'),

@@ -2,8 +2,10 @@
 // daemon knows: which containers use an image, and commits of containers.
 import type { ImageBackend } from '../server/router/image.js';
 import type { UsedBy } from '../image/service.js';
-import { notFound } from '../pkg/errors.js';
-import { familiarName, parseNormalizedNamed } from '../reference/reference.js';
+import { parseNormalizedNamed, tagNameOnly, trimNamed, validateDigest, withDigest, withTag, type Reference } from '../reference/reference.js';
+import { decodeAuthHeader } from '../registry/auth.js';
+import { pullImage } from '../distribution/pull.js';
+import { pushImage } from '../distribution/push.js';
 import type { Daemon } from './daemon.js';
 import { normalizeConfig } from './config.js';
 import { commitContainer } from './commit.js';
@@ -18,6 +20,14 @@ function usedBy(d: Daemon): UsedBy {
   };
 }
 
+/** fromImage plus tag= as dockerd combines them: a tag that parses as a digest pins it. */
+function pullReference(fromImage: string, tag: string): Reference {
+  const ref = parseNormalizedNamed(fromImage);
+  if (tag === '') return tagNameOnly(ref);
+  if (validateDigest(tag) === undefined) return withDigest(trimNamed(ref), tag);
+  return withTag(ref, tag);
+}
+
 export function imageBackend(d: Daemon): ImageBackend {
   return {
     images: (opts) => d.images.list(opts),
@@ -27,9 +37,15 @@ export function imageBackend(d: Daemon): ImageBackend {
     imageRemove: (name, opts) => d.images.remove(name, opts, usedBy(d)),
     imagesPrune: (filters) => d.images.prune(filters, usedBy(d)),
     imageImport: (src, opts) => d.images.importImage(src, opts),
-    imagePull: async (ref) => {
-      const name = familiarName(parseNormalizedNamed(ref));
-      throw notFound(`pull access denied for ${name}, repository does not exist or may require 'docker login': pulling from registries is not supported by this daemon yet`);
+    imagePull: async (req, out, signal) => {
+      const auth = decodeAuthHeader(req.registryAuth);
+      await pullImage(d.distribution, { ref: pullReference(req.fromImage, req.tag), platform: req.platform, out, ...(auth ? { auth } : {}), ...(signal ? { signal } : {}) });
+    },
+    imagePush: async (req, out) => {
+      const auth = decodeAuthHeader(req.registryAuth);
+      let name = parseNormalizedNamed(req.name);
+      if (req.tag) name = withTag(name, req.tag);
+      await pushImage(d.distribution, { name: trimNamed(name), ...(name.tag !== undefined ? { tag: name.tag } : {}), out, ...(auth ? { auth } : {}) });
     },
     imagesSave: (names) => d.images.save(names),
     imagesLoad: (src, out, quiet) => d.images.load(src, out, quiet),

@@ -99,10 +99,11 @@ export class ImageService {
     return join(this.opts.root, 'image', 'overlay2', 'tmp');
   }
 
-  event(action: string, id: string, name?: string): void {
+  /** Publishes an image event; labels come from the image `imageId` (default: `id`). */
+  event(action: string, id: string, name?: string, imageId = id): void {
     if (!this.opts.onEvent) return;
     const attrs: Record<string, string> = {};
-    const img = this.images.get(id);
+    const img = this.images.get(imageId);
     for (const [k, v] of Object.entries(img?.config.config?.Labels ?? {})) attrs[k] = v;
     if (name) attrs.name = name;
     try {

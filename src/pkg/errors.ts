@@ -6,6 +6,7 @@ export type ErrorKind =
   | 'conflict'
   | 'unavailable'
   | 'forbidden'
+  | 'unauthorized'
   | 'not-modified'
   | 'not-implemented'
   | 'system';
@@ -24,6 +25,7 @@ export const notFound = (msg: string): BerthError => new BerthError('not-found',
 export const conflict = (msg: string): BerthError => new BerthError('conflict', msg);
 export const unavailable = (msg: string): BerthError => new BerthError('unavailable', msg);
 export const forbidden = (msg: string): BerthError => new BerthError('forbidden', msg);
+export const unauthorized = (msg: string): BerthError => new BerthError('unauthorized', msg);
 export const notModified = (msg: string): BerthError => new BerthError('not-modified', msg);
 export const systemError = (msg: string, cause?: unknown): BerthError =>
   new BerthError('system', msg, { cause });
@@ -31,6 +33,7 @@ export const systemError = (msg: string, cause?: unknown): BerthError =>
 const statusByKind: Record<ErrorKind, number> = {
   'invalid-parameter': 400,
   forbidden: 403,
+  unauthorized: 401,
   'not-found': 404,
   conflict: 409,
   'not-modified': 304,

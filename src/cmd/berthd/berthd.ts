@@ -28,6 +28,9 @@ import { loadDaemonConfig, type DaemonConfig } from './config.js';
 import { findBinary } from './binaries.js';
 import { remappedDataRoot, setupRemappedRoot } from '../../daemon/userns.js';
 import { DEFAULT_SOCKET_GROUP, listenOptions } from './listeners.js';
+import { distributionRoutes } from '../../server/router/distribution.js';
+import { distributionBackend } from '../../daemon/distributionbackend.js';
+import { RegistryConfig } from '../../registry/config.js';
 
 const program = new Command('berthd')
   .description('A Docker Engine written in TypeScript')
@@ -63,6 +66,8 @@ const program = new Command('berthd')
   .addOption(new Option('--tlscacert <file>', 'Trust certs signed only by this CA (default $DOCKER_CERT_PATH/ca.pem)'))
   .addOption(new Option('--tlscert <file>', 'Path to TLS certificate file (default $DOCKER_CERT_PATH/cert.pem)'))
   .addOption(new Option('--tlskey <file>', 'Path to TLS key file (default $DOCKER_CERT_PATH/key.pem)'))
+  .addOption(new Option('--registry-mirror <url...>', 'Preferred Docker registry mirror'))
+  .addOption(new Option('--insecure-registry <registry...>', 'Enable insecure registry communication'))
   .addOption(new Option('-G, --group <group>', `Group for the unix socket (default "${DEFAULT_SOCKET_GROUP}")`))
   .addOption(new Option('--userns-remap <user>', 'User/Group setting for user namespaces (default, user[:group], uid[:gid])'))
   .parse();
@@ -130,6 +135,8 @@ async function main(): Promise<void> {
   );
   // Listener settings fail fast, before containerd or any state is touched (as dockerd's).
   const listening = await listenOptions(cfg, logger);
+  const registry = { mirrors: cfg['registry-mirrors'], insecureRegistries: cfg['insecure-registries'] };
+  new RegistryConfig(registry); // bad mirrors or registries fail here, before any state is touched
   await writePidFile(cfg.pidfile);
   // Under --userns-remap, everything berthd stores lives in <data-root>/<uid>.<gid> (dockerd's layout).
   const remap = await setupRemappedRoot(cfg['userns-remap'], logger);
@@ -148,6 +155,7 @@ async function main(): Promise<void> {
     logConfig: { 'log-driver': cfg['log-driver'], 'log-opts': cfg['log-opts'] },
     liveRestore,
     shimGroupSize: cfg['shim-group-size'],
+    registry,
     network: {
       bridgeName: cfg.bridge,
       bip: cfg.bip,
@@ -168,6 +176,7 @@ async function main(): Promise<void> {
   containerRoutes(router, containerBackend(daemon));
   execRoutes(router, execBackend(daemon));
   imageRoutes(router, imageBackend(daemon));
+  distributionRoutes(router, distributionBackend(daemon));
   networkRoutes(router, networkBackend(daemon));
   swarmRoutes(router);
   volumeRoutes(router, daemon);

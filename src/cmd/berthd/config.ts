@@ -47,6 +47,9 @@ export interface DaemonConfig {
   group?: string;
   /** User namespaces: `default` (the dockremap user) or user[:group] whose subordinate ranges map root. */
   'userns-remap'?: string;
+  // Registries, as dockerd: Docker Hub mirrors, registries reached over HTTP or unverified TLS.
+  'registry-mirrors'?: string[];
+  'insecure-registries'?: string[];
 }
 
 const defaults: Omit<DaemonConfig, 'hosts'> = {
@@ -90,6 +93,8 @@ const flagToKey: Record<string, keyof DaemonConfig> = {
   tlskey: 'tlskey',
   group: 'group',
   usernsRemap: 'userns-remap',
+  registryMirror: 'registry-mirrors',
+  insecureRegistry: 'insecure-registries',
 };
 
 const known = new Set<string>([...Object.values(flagToKey), 'host-gateway-ip']);

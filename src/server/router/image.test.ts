@@ -52,8 +52,16 @@ const fake: ImageBackend = {
     log.add('import', body, opts);
     return 'sha256:new';
   },
-  imagePull: async (ref) => {
-    throw notFound(`pull access denied for ${ref}`);
+  imagePull: async (req, out) => {
+    log.add('pull', req);
+    if (req.fromImage === 'ghost') throw notFound(`pull access denied for ${req.fromImage}`);
+    out({ status: 'Pulling from library/busybox', id: req.tag });
+    if (req.tag === 'broken') throw invalidParameter('filesystem layer verification failed');
+    out({ status: 'Status: Downloaded newer image for busybox:latest' });
+  },
+  imagePush: async (req, out) => {
+    log.add('push', req);
+    out({ status: 'The push refers to repository [docker.io/library/busybox]' });
   },
   imagesSave: async (names) => {
     names.forEach(known);
@@ -129,7 +137,7 @@ test('prune: filters', async () => {
   assert.deepEqual(log.take(), ['prune [["dangling",["false"]]]']);
 });
 
-test('create: import from the body; URLs refused; pulls fail', async () => {
+test('create: import from the body; URLs refused; pulls stream, or fail before the stream', async () => {
   const r = await call('POST', '/images/create?fromSrc=-&repo=me/img&tag=v1&changes=CMD%20sh&changes=ENV%20A=1&message=hi', Buffer.from('rootfs'));
   assert.equal(r.status, 200);
   assert.deepEqual(json(r), { status: 'sha256:new' });
@@ -137,9 +145,24 @@ test('create: import from the body; URLs refused; pulls fail', async () => {
   const url = await call('POST', '/images/create?fromSrc=http://x/y.tar');
   assert.equal(url.status, 400);
   assert.equal(json(url).message, 'importing from a URL is not supported: use - and send the archive in the request body');
-  const pull = await call('POST', '/images/create?fromImage=busybox');
+  // An error before the first message is the HTTP answer; after it, the stream's last line.
+  const pull = await call('POST', '/images/create?fromImage=ghost');
   assert.equal(pull.status, 404);
-  assert.equal(json(pull).message, 'pull access denied for busybox');
+  assert.equal(json(pull).message, 'pull access denied for ghost');
+  const ok = await call('POST', '/images/create?fromImage=busybox&tag=latest&platform=linux/arm64', undefined, { 'X-Registry-Auth': 'e30=' });
+  assert.equal(ok.status, 200);
+  assert.equal(ok.body.toString(), '{"status":"Pulling from library/busybox","id":"latest"}\r\n{"status":"Status: Downloaded newer image for busybox:latest"}\r\n');
+  const broken = await call('POST', '/images/create?fromImage=busybox&tag=broken');
+  assert.equal(broken.status, 200);
+  assert.equal(broken.body.toString().split('\r\n')[1], '{"errorDetail":{"message":"filesystem layer verification failed"},"error":"filesystem layer verification failed"}');
+  assert.deepEqual(log.take(), [
+    'pull {"fromImage":"ghost","tag":"","platform":""}',
+    'pull {"fromImage":"busybox","tag":"latest","platform":"linux/arm64","registryAuth":"e30="}',
+    'pull {"fromImage":"busybox","tag":"broken","platform":""}',
+  ]);
+  const push = await call('POST', '/images/a/b/push?tag=v1');
+  assert.equal(push.status, 200);
+  assert.deepEqual(log.take(), ['push {"name":"a/b","tag":"v1"}']);
   assert.equal((await call('POST', '/images/create')).status, 400);
 });
 

@@ -28,6 +28,56 @@ export interface CommitRequest {
   config?: Record<string, unknown>;
 }
 
+export interface PullRequest {
+  fromImage: string;
+  tag: string;
+  platform: string;
+  /** The X-Registry-Auth header, still encoded. */
+  registryAuth?: string;
+}
+
+export interface PushRequest {
+  name: string;
+  tag: string;
+  registryAuth?: string;
+}
+
+/** A line of the pull/push progress stream (dockerd's jsonmessage.JSONMessage). */
+export interface JSONMessage {
+  status?: string;
+  progressDetail?: { current?: number; total?: number };
+  progress?: string;
+  id?: string;
+  errorDetail?: { message: string };
+  error?: string;
+  aux?: Record<string, unknown>;
+}
+
+/**
+ * Streams JSON messages as dockerd's WriteFlusher does: nothing is sent until the first message,
+ * so an error before it is a plain HTTP error; after it, an error is the stream's last message.
+ */
+export async function streamMessages(res: ServerResponse, run: (out: (m: JSONMessage) => void, signal: AbortSignal) => Promise<void>): Promise<void> {
+  // A client that goes away cancels the work, as dockerd's request context does.
+  const gone = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) gone.abort();
+  });
+  const out = (m: JSONMessage): void => {
+    if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.write(JSON.stringify(m) + '\r\n');
+  };
+  try {
+    await run(out, gone.signal);
+  } catch (err) {
+    if (!res.headersSent) throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    out({ errorDetail: { message }, error: message });
+  }
+  if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'application/json' });
+  res.end();
+}
+
 export interface ImageBackend {
   images(opts: ListOptions): Promise<ImageSummary[]>;
   imageInspect(name: string): Promise<ImageInspect>;
@@ -38,8 +88,10 @@ export interface ImageBackend {
   imagesPrune(filters: Filters): Promise<ImagesPruneReport>;
   /** POST /images/create?fromSrc=-: resolves to the new image's ID. */
   imageImport(src: Readable, opts: ImportOptions): Promise<string>;
-  /** POST /images/create?fromImage=: pulling is not supported yet, so this always fails. */
-  imagePull(ref: string): Promise<never>;
+  /** POST /images/create?fromImage=: pulls from a registry, reporting progress to `out`. */
+  imagePull(req: PullRequest, out: (m: JSONMessage) => void, signal?: AbortSignal): Promise<void>;
+  /** POST /images/{name}/push: pushes the tag (or every tag of the repository), reporting progress to `out`. */
+  imagePush(req: PushRequest, out: (m: JSONMessage) => void): Promise<void>;
   imagesSave(names: string[]): Promise<Readable>;
   imagesLoad(src: Readable, out: (m: LoadMessage) => void, quiet: boolean): Promise<void>;
   /** POST /commit: resolves to the new image's ID. */
@@ -81,6 +133,13 @@ export function imageRoutes(r: Router, b: ImageBackend): void {
     res.end();
   });
 
+  r.post('/images/{name:.*}/push', async ({ req, res, params, query }) => {
+    const registryAuth = req.headers['x-registry-auth'];
+    const push: PushRequest = { name: params.name, tag: query.get('tag') ?? '' };
+    if (typeof registryAuth === 'string' && registryAuth) push.registryAuth = registryAuth;
+    await streamMessages(res, (out) => b.imagePush(push, out));
+  });
+
   r.get('/images/{name:.*}/history', async ({ res, params }) => {
     writeJSON(res, 200, await b.imageHistory(params.name));
   });
@@ -106,7 +165,11 @@ export function imageRoutes(r: Router, b: ImageBackend): void {
       return;
     }
     if (fromImage) {
-      await b.imagePull(fromImage);
+      const registryAuth = req.headers['x-registry-auth'];
+      const pull: PullRequest = { fromImage, tag: query.get('tag') ?? '', platform: query.get('platform') ?? '' };
+      if (typeof registryAuth === 'string' && registryAuth) pull.registryAuth = registryAuth;
+      await streamMessages(res, (out, signal) => b.imagePull(pull, out, signal));
+      return;
     }
     throw invalidParameter('either fromSrc or fromImage must be given');
   });
