@@ -5,82 +5,26 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { access, mkdtemp, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
-import { DOCKER_BIN, killProcessesMentioning, unmountUnder, useDaemon } from '../integration/harness.js';
+import { useDaemon } from '../integration/harness.js';
 import { busyboxRootfsTar } from '../integration/fixtures.js';
+import { haveDockerd, startDockerd, type Dockerd } from '../integration/dockerd.js';
 import { dockerOk, dockerOut, show } from './helpers.js';
 
-const DOCKERD = '/usr/sbin/dockerd';
-const haveDockerd = await access(DOCKERD).then(() => true, () => false);
 const env = useDaemon();
-
-let dir = '';
-let execRoot = '';
-let child: ChildProcess | undefined;
-
-function dk(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(DOCKER_BIN, args, {
-      env: { ...process.env, DOCKER_HOST: `unix://${dir}/docker.sock`, DOCKER_CONFIG: join(dir, 'cfg') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    p.stdout.on('data', (c: Buffer) => out.push(c));
-    p.stderr.on('data', (c: Buffer) => err.push(c));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
-  });
-}
+let dockerd: Dockerd | undefined;
 
 async function dkOut(args: string[]): Promise<string> {
-  const r = await dk(args);
+  const r = await dockerd!.docker(args);
   assert.equal(r.code, 0, show(args, r));
   return r.stdout.trim();
 }
 
 before(async () => {
-  if (!haveDockerd) return;
-  dir = await mkdtemp('/tmp/berth-dockerd-');
-  execRoot = await mkdtemp('/tmp/dkx-');
-  await mkdir(join(dir, 'cfg'));
-  await writeFile(join(dir, 'daemon.json'), '{}');
-  const log = await open(join(dir, 'dockerd.log'), 'a');
-  child = spawn(
-    DOCKERD,
-    [
-      '--data-root', join(dir, 'data'),
-      '--exec-root', execRoot,
-      '-H', `unix://${dir}/docker.sock`,
-      '--pidfile', join(dir, 'docker.pid'),
-      '--config-file', join(dir, 'daemon.json'),
-      '--bridge=none', '--iptables=false', '--ip6tables=false',
-    ],
-    { stdio: ['ignore', log.fd, log.fd] },
-  );
-  await log.close();
-  const deadline = Date.now() + 40_000;
-  for (;;) {
-    if ((await dk(['version', '--format', '{{.Server.Version}}'])).code === 0) break;
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`dockerd did not start:\n${await readFile(join(dir, 'dockerd.log'), 'utf8').catch(() => '')}`);
-    await delay(200);
-  }
+  if (haveDockerd) dockerd = await startDockerd('berth-dockerd');
 });
 
-after(async () => {
-  if (!dir) return;
-  if (child && child.exitCode === null) {
-    child.kill('SIGTERM');
-    const exited = new Promise((r) => child!.once('exit', r));
-    if ((await Promise.race([exited.then(() => true), delay(15_000).then(() => false)])) === false) child.kill('SIGKILL');
-  }
-  await killProcessesMentioning([dir, execRoot]).catch(() => undefined);
-  await unmountUnder([dir, execRoot]).catch(() => undefined);
-  for (const d of [dir, execRoot]) await rm(d, { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined);
-});
+after(() => dockerd?.stop());
 
 test('dockerd → berthd and berthd → dockerd keep image IDs and layers', { skip: !haveDockerd && 'dockerd is not installed' }, async () => {
   const b = env.daemon;

@@ -9,27 +9,21 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { access, mkdtemp, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
-import { DOCKER_BIN, killProcessesMentioning, unmountUnder } from './harness.js';
 import { busyboxRootfsTar } from './fixtures.js';
-import { makeCertificate, mustRun, removeDir, run, startRegistryProcess, type RegistryProcess, type RunResult } from './registry_helpers.js';
+import { haveDockerd, startDockerd, type Dockerd } from './dockerd.js';
+import { makeCertificate, mustRun, removeDir, startRegistryProcess, type RegistryProcess, type RunResult } from './registry_helpers.js';
 
-const DOCKERD = '/usr/sbin/dockerd';
-const haveDockerd = await access(DOCKERD).then(() => true, () => false);
 const skip = !haveDockerd && 'dockerd is not installed (/usr/sbin/dockerd, Debian package docker.io)';
 
+let dockerd: Dockerd | undefined;
 let dir = '';
-let execRoot = '';
-let child: ChildProcess | undefined;
 let imageId = '';
 const registries: RegistryProcess[] = [];
 
 function docker(args: string[], opts: { input?: string; config?: string } = {}): Promise<RunResult> {
-  const env = { ...process.env, DOCKER_HOST: `unix://${dir}/docker.sock`, DOCKER_CONFIG: opts.config ?? join(dir, 'cfg') };
-  return run(DOCKER_BIN, args, { env, input: opts.input });
+  return dockerd!.docker(args, opts);
 }
 
 async function dockerOut(args: string[], opts: { input?: string; config?: string } = {}): Promise<string> {
@@ -40,30 +34,8 @@ async function dockerOut(args: string[], opts: { input?: string; config?: string
 
 before(async () => {
   if (!haveDockerd) return;
-  dir = await mkdtemp('/tmp/berth-regdk-');
-  execRoot = await mkdtemp('/tmp/rdx-');
-  await mkdir(join(dir, 'cfg'));
-  await writeFile(join(dir, 'daemon.json'), '{}');
-  const log = await open(join(dir, 'dockerd.log'), 'a');
-  child = spawn(
-    DOCKERD,
-    [
-      '--data-root', join(dir, 'data'),
-      '--exec-root', execRoot,
-      '-H', `unix://${dir}/docker.sock`,
-      '--pidfile', join(dir, 'docker.pid'),
-      '--config-file', join(dir, 'daemon.json'),
-      '--bridge=none', '--iptables=false', '--ip6tables=false',
-    ],
-    { stdio: ['ignore', log.fd, log.fd] },
-  );
-  await log.close();
-  const deadline = Date.now() + 40_000;
-  for (;;) {
-    if ((await docker(['version', '--format', '{{.Server.Version}}'])).code === 0) break;
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`dockerd did not start:\n${await readFile(join(dir, 'dockerd.log'), 'utf8').catch(() => '')}`);
-    await delay(200);
-  }
+  dockerd = await startDockerd('berth-regdk');
+  dir = dockerd.dir;
   imageId = await dockerOut(['import', '-c', 'CMD ["sh"]', await busyboxRootfsTar(), 'busybox:fixture']);
 });
 
@@ -72,15 +44,7 @@ after(async () => {
     await r.stop();
     await removeDir(r.root);
   }
-  if (!dir) return;
-  if (child && child.exitCode === null) {
-    child.kill('SIGTERM');
-    const exited = new Promise((r) => child!.once('exit', r));
-    if ((await Promise.race([exited.then(() => true), delay(15_000).then(() => false)])) === false) child.kill('SIGKILL');
-  }
-  await killProcessesMentioning([dir, execRoot]).catch(() => undefined);
-  await unmountUnder([dir, execRoot]).catch(() => undefined);
-  for (const d of [dir, execRoot]) await rm(d, { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined);
+  await dockerd?.stop();
 });
 
 async function registry(args: string[] = [], tls = false): Promise<RegistryProcess> {

@@ -1,15 +1,6 @@
 // The JSON message stream of pulls and pushes, shaped as dockerd's streamformatter writes it
 // (pkg/jsonmessage), so the docker CLI draws its per-layer progress bars from it.
-
-export interface JSONMessage {
-  status?: string;
-  progressDetail?: { current?: number; total?: number };
-  progress?: string;
-  id?: string;
-  errorDetail?: { message: string };
-  error?: string;
-  aux?: Record<string, unknown>;
-}
+import type { JSONMessage } from '../api/types/jsonstream.js';
 
 export type ProgressOutput = (m: JSONMessage) => void;
 

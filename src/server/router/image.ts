@@ -13,6 +13,7 @@ import type { HistoryResponseItem, ImageDeleteResponseItem, ImageInspect, Images
 import type { ImportOptions } from '../../image/service.js';
 import type { ListOptions } from '../../image/views.js';
 import type { LoadMessage } from '../../image/tarexport.js';
+import type { JSONMessage } from '../../api/types/jsonstream.js';
 
 export interface CommitRequest {
   container: string;
@@ -40,17 +41,6 @@ export interface PushRequest {
   name: string;
   tag: string;
   registryAuth?: string;
-}
-
-/** A line of the pull/push progress stream (dockerd's jsonmessage.JSONMessage). */
-export interface JSONMessage {
-  status?: string;
-  progressDetail?: { current?: number; total?: number };
-  progress?: string;
-  id?: string;
-  errorDetail?: { message: string };
-  error?: string;
-  aux?: Record<string, unknown>;
 }
 
 /**
