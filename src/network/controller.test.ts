@@ -205,6 +205,10 @@ describe('network controller on a real kernel', { skip }, () => {
     await rejectsWith(ctl.connect(ids.c4, ns.c4, 'bridge', { name: 'x', hostname: 'x', portBindings: { '80/tcp': [{ HostIp: '', HostPort: 'abc' }] } }), 'invalid-parameter', /invalid port specification: "abc"/);
     assert.equal(await ourVeths(), vethBefore);
     assert.equal(containerNetworks(ctl, ids.c4)?.Networks['bridge'], undefined);
+    // Without a sandbox of its own (one the daemon makes implicitly), a refused connect records none.
+    const bare = generateID();
+    await rejectsWith(ctl.connect(bare, ns.c4, n1, { name: 'y', hostname: 'y', ipv4: '10.99.0.5' }), 'invalid-parameter', /no configured subnet contains IP address/);
+    assert.equal(ctl.sandbox(bare), undefined);
   });
 
   it('resolves names and aliases through the embedded DNS, forwards the rest to the upstream', async () => {

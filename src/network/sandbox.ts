@@ -66,11 +66,10 @@ export class Sandboxes {
     if (n.driver === 'host') throw forbidden('container cannot be disconnected from host network or connected to host network');
     if (n.driver === 'null') throw forbidden('container cannot be connected to the none network');
     let sb = this.store.sandbox(containerId);
+    // A namespace the daemon made itself (not via createSandbox) is recorded once its endpoint
+    // has its addresses: a refused request leaves nothing behind.
     const implicit = !sb;
-    if (!sb) {
-      sb = { containerId, netnsPath, options: { hostname: opts.hostname, domainname: opts.domainname }, endpoints: [] };
-      this.store.state.sandboxes.push(sb);
-    }
+    sb ??= { containerId, netnsPath, options: { hostname: opts.hostname, domainname: opts.domainname }, endpoints: [] };
     sb.netnsPath = netnsPath;
     if (sb.endpoints.some((e) => e.networkId === n.id)) {
       throw forbidden(`endpoint with name ${opts.name} already exists in network ${n.name}`);
@@ -87,6 +86,7 @@ export class Sandboxes {
       pool.release(ep.ip);
       throw err;
     }
+    if (implicit) this.store.state.sandboxes.push(sb);
     const sbRef = sb;
     let linked = false;
     try {
@@ -113,7 +113,6 @@ export class Sandboxes {
       await this.d.applyFirewall().catch(() => undefined);
       await this.d.resolver.stopIfUnused(sbRef);
       if (implicit && sbRef.endpoints.length === 0) {
-        // A namespace the daemon made itself (not via createSandbox): forget it again.
         this.store.state.sandboxes = this.store.state.sandboxes.filter((s) => s !== sbRef);
       }
       await this.store.save().catch(() => undefined);
