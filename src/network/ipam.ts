@@ -174,16 +174,12 @@ export class AddressPool {
   }
 
   release(ip: string): void {
-    const owner = this.state.allocated[ip];
-    if (owner !== undefined && owner !== 'gateway' && !owner.startsWith('aux:')) delete this.state.allocated[ip];
+    releaseAddress(this.state, ip);
   }
 
   /** Frees every address whose owner `keep` rejects (gateway and aux addresses stay). */
   retain(keep: (owner: string) => boolean): void {
-    for (const [ip, owner] of Object.entries(this.state.allocated)) {
-      if (owner === 'gateway' || owner.startsWith('aux:')) continue;
-      if (!keep(owner)) delete this.state.allocated[ip];
-    }
+    retainAddresses(this.state, keep);
   }
 
   ownerOf(ip: string): string | undefined {
@@ -201,3 +197,19 @@ export function parseBip(bip: string): { subnet: Prefix; gateway: string } {
 }
 
 export { maskOf };
+
+/** The gateway and auxiliary addresses are the network's own: no endpoint frees them. */
+const reserved = (owner: string): boolean => owner === 'gateway' || owner.startsWith('aux:');
+
+/** Frees an endpoint's address (of either family's pool). */
+export function releaseAddress(state: AddressPoolState, ip: string): void {
+  const owner = state.allocated[ip];
+  if (owner !== undefined && !reserved(owner)) delete state.allocated[ip];
+}
+
+/** Frees every endpoint address whose owner `keep` rejects (of either family's pool). */
+export function retainAddresses(state: AddressPoolState, keep: (owner: string) => boolean): void {
+  for (const [ip, owner] of Object.entries(state.allocated)) {
+    if (!reserved(owner) && !keep(owner)) delete state.allocated[ip];
+  }
+}

@@ -6,7 +6,7 @@ import { BerthError, invalidParameter } from '../pkg/errors.js';
 import {
   canonical6, contains6, formatIPv6, formatPrefix6, normalizeIPv6, overlaps6, parseCIDR6, parseIPv6, prefixSize6, type Prefix6,
 } from './ip6.js';
-import { errIPAlreadyAllocated, errPoolOverlap, type AddressPoolState } from './ipam.js';
+import { errIPAlreadyAllocated, errPoolOverlap, releaseAddress, retainAddresses, type AddressPoolState } from './ipam.js';
 import type { IPAMConfig } from '../api/types/network.js';
 
 /** A unique local (fd00::/8) /64 with a random global and subnet ID, clear of `inUse`. */
@@ -120,14 +120,10 @@ export class AddressPool6 {
   }
 
   release(ip: string): void {
-    const owner = this.state.allocated[ip];
-    if (owner !== undefined && owner !== 'gateway' && !owner.startsWith('aux:')) delete this.state.allocated[ip];
+    releaseAddress(this.state, ip);
   }
 
   retain(keep: (owner: string) => boolean): void {
-    for (const [ip, owner] of Object.entries(this.state.allocated)) {
-      if (owner === 'gateway' || owner.startsWith('aux:')) continue;
-      if (!keep(owner)) delete this.state.allocated[ip];
-    }
+    retainAddresses(this.state, keep);
   }
 }
